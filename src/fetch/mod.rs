@@ -1,0 +1,1 @@
+//! Downloading the vendors' range files into the cache (`ranges fetch`).
