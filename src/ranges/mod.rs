@@ -1,11 +1,34 @@
 //! Cloud IP range table: the four vendor files merged with SPEC §2's
 //! precedence into one longest-prefix-match table.
 
+mod files;
+
 use std::net::IpAddr;
 
 use ipnet::IpNet;
+use thiserror::Error;
 
 use crate::model::Cloud;
+
+pub use files::{parse_provider, read_provider_file, Provider, ProviderFile, RawPrefix};
+
+#[derive(Debug, Error)]
+pub enum RangesError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a valid range file (line {line}, column {column}): {message}")]
+    Json {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: prefix {prefix:?} does not parse")]
+    BadPrefix { path: String, prefix: String },
+}
 
 /// What a prefix says about an address. Names are normalised (SPEC §2).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
