@@ -88,3 +88,14 @@ impl RangeTable {
         self.entries.is_empty()
     }
 }
+
+/// The cache `ranges fetch` fills and `--ranges` defaults to:
+/// `$XDG_CACHE_HOME/kubenetmon/ranges`, else `~/.cache/kubenetmon/ranges`.
+pub fn default_cache_dir() -> Option<std::path::PathBuf> {
+    let base = match std::env::var_os("XDG_CACHE_HOME") {
+        Some(x) if !x.is_empty() && std::path::Path::new(&x).is_absolute() => x.into(),
+        _ => std::path::PathBuf::from(std::env::var_os("HOME").filter(|h| !h.is_empty())?)
+            .join(".cache"),
+    };
+    Some(base.join("kubenetmon").join("ranges"))
+}
