@@ -1,0 +1,1575 @@
+//! Synthetic cluster generator for tests and benchmarks.
+//!
+//! Writes, deterministically from `--seed`, a kubectl inventory
+//! (`DIR/inventory.json`, the shape `kubectl get pods,nodes,services -A -o json`
+//! prints) and conntrack dumps as `conntrack -L` prints them
+//! (`DIR/dumps/<node>.txt`), with the traffic mix of a real cluster: pod↔pod on
+//! one node and across nodes, ClusterIP DNAT, DNS to kube-dns, node and
+//! hostNetwork flows, SNAT'd traffic to S3, other AWS services and regions,
+//! GCP, Azure and the public internet, NodePort ingress, stale pod IPs,
+//! zero-counter, `[UNREPLIED]` and ICMP entries.
+//!
+//! ```text
+//! cargo run --release --example gen -- --nodes 200 --pods 10000 --lines 1000000 \
+//!     --seed 42 --out bench-out/c1 --ranges ../shared/ranges --single-node
+//! ```
+//!
+//! Remote addresses come from real prefixes of the vendor files in `--ranges`
+//! when given (read with `kubenetmon::ranges::read_provider_file`), else from
+//! a small built-in list. Output is identical for equal arguments, whatever
+//! the thread count: every chunk of lines has its own RNG derived from the
+//! seed, the node and the chunk number.
+
+use std::collections::HashSet;
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, ValueEnum};
+use rayon::prelude::*;
+use serde_json::{json, Value};
+
+use kubenetmon::ranges::{read_provider_file, Provider};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// `conntrack -L`
+    Default,
+    /// `conntrack -L -o extended` (leading `ipv4     2 `)
+    Extended,
+}
+
+#[derive(Debug, Parser)]
+#[command(about = "Write a synthetic cluster: kubectl inventory + per-node conntrack dumps")]
+struct Args {
+    /// Number of nodes
+    #[arg(long, default_value_t = 200)]
+    nodes: usize,
+    /// Number of pods (hostNetwork daemon pods and completed job pods included)
+    #[arg(long, default_value_t = 10_000)]
+    pods: usize,
+    /// Conntrack lines in total (spread over the nodes, or all in the one dump
+    /// of --single-node)
+    #[arg(long, default_value_t = 1_000_000)]
+    lines: u64,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Output directory (created)
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Default)]
+    format: Format,
+    /// Directory of vendor range files to draw remote addresses from
+    #[arg(long, value_name = "DIR")]
+    ranges: Option<PathBuf>,
+    /// Write one dump holding all lines, taken on node NAME (without a value:
+    /// the first node); its name is printed on stdout
+    #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
+    single_node: Option<String>,
+    /// Region of the cluster (zones REGION a/b/c)
+    #[arg(long, default_value = "us-east-1")]
+    region: String,
+}
+
+// ---------------------------------------------------------------- RNG
+
+/// xoshiro256** seeded through SplitMix64: small, fast, and stable across
+/// releases (the output must not change when a crate does).
+#[derive(Clone)]
+struct Rng([u64; 4]);
+
+impl Rng {
+    fn new(seed: u64) -> Self {
+        let mut x = seed;
+        let mut next = || {
+            x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = x;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        };
+        Rng([next(), next(), next(), next()])
+    }
+
+    fn derive(seed: u64, a: u64, b: u64) -> Self {
+        Rng::new(
+            seed ^ a.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ b.wrapping_mul(0xc2b2_ae3d_27d4_eb4f),
+        )
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        let s = &mut self.0;
+        let result = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
+        let t = s[1] << 17;
+        s[2] ^= s[0];
+        s[3] ^= s[1];
+        s[1] ^= s[2];
+        s[0] ^= s[3];
+        s[2] ^= t;
+        s[3] = s[3].rotate_left(45);
+        result
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    fn below(&mut self, n: u64) -> u64 {
+        ((self.next_u64() >> 32) * n) >> 32
+    }
+
+    fn range(&mut self, lo: u64, hi_incl: u64) -> u64 {
+        lo + self.below(hi_incl - lo + 1)
+    }
+
+    fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
+        &v[self.below(v.len() as u64) as usize]
+    }
+
+    /// Index skewed towards the front: a few hot destinations, a long tail.
+    fn skewed(&mut self, n: usize) -> usize {
+        let u = self.below(1 << 20) as f64 / (1u64 << 20) as f64;
+        ((u * u * u) * n as f64) as usize
+    }
+
+    fn chance(&mut self, per_mille: u64) -> bool {
+        self.below(1000) < per_mille
+    }
+
+    /// Log-uniform in `1..=max`.
+    fn log_uniform(&mut self, max: u64) -> u64 {
+        let u = self.below(1 << 20) as f64 / (1u64 << 20) as f64;
+        ((max as f64).powf(u)) as u64
+    }
+}
+
+const NAME_CHARS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+fn suffix(rng: &mut Rng, n: usize) -> String {
+    (0..n).map(|_| *rng.pick(NAME_CHARS) as char).collect()
+}
+
+fn hex(rng: &mut Rng, n: usize) -> String {
+    (0..n)
+        .map(|_| b"0123456789abcdef"[rng.below(16) as usize] as char)
+        .collect()
+}
+
+fn uuid(rng: &mut Rng) -> String {
+    format!(
+        "{}-{}-{}-{}-{}",
+        hex(rng, 8),
+        hex(rng, 4),
+        hex(rng, 4),
+        hex(rng, 4),
+        hex(rng, 12)
+    )
+}
+
+fn ip_str(ip: u32) -> String {
+    std::net::Ipv4Addr::from(ip).to_string()
+}
+
+const fn ip(a: u8, b: u8, c: u8, d: u8) -> u32 {
+    u32::from_be_bytes([a, b, c, d])
+}
+
+// ---------------------------------------------------------------- cluster
+
+struct Node {
+    name: String,
+    ip: u32,
+    zone: String,
+    instance: String,
+    /// Running, non-hostNetwork pods on this node.
+    pods: Vec<usize>,
+}
+
+struct Pod {
+    name: String,
+    namespace: String,
+    labels: Vec<(String, String)>,
+    node: usize,
+    ip: u32,
+    host_network: bool,
+    phase: &'static str,
+    /// Port the pod serves on.
+    port: u16,
+    owner: (&'static str, String),
+}
+
+struct Service {
+    name: String,
+    namespace: String,
+    /// `None` = headless.
+    ip: Option<u32>,
+    port: u16,
+    target_port: u16,
+    proto: &'static str,
+    backends: Vec<usize>,
+    selector: Vec<(String, String)>,
+}
+
+struct Cluster {
+    nodes: Vec<Node>,
+    pods: Vec<Pod>,
+    services: Vec<Service>,
+    /// Index in `services` of kube-dns.
+    dns: usize,
+    /// Services with a ClusterIP and backends, other than kube-dns.
+    routable: Vec<usize>,
+    /// Pod IP addresses of the pod CIDR that no pod in the inventory holds
+    /// (pods deleted since the snapshot).
+    stale: Vec<u32>,
+}
+
+struct Workload {
+    namespace: String,
+    app: String,
+    label_key: &'static str,
+    control_plane_id: Option<String>,
+    port: u16,
+    kind: &'static str,
+}
+
+const TENANT_WORDS: &[&str] = &[
+    "amber", "birch", "cedar", "delta", "ember", "fjord", "glade", "heron", "iris", "jade", "kelp",
+    "lotus", "maple", "nova", "onyx", "pine", "quartz", "raven", "sage", "tide",
+];
+
+const APPS: &[(&str, &str, u16)] = &[
+    ("shop", "web", 8080),
+    ("shop", "checkout", 8080),
+    ("shop", "cart", 8080),
+    ("payments", "payments-api", 8443),
+    ("payments", "ledger", 5432),
+    ("search", "search-api", 9200),
+    ("search", "indexer", 8080),
+    ("data", "kafka", 9092),
+    ("data", "redis", 6379),
+    ("data", "etl-worker", 8080),
+    ("platform", "auth", 8080),
+    ("platform", "gateway", 8443),
+    ("default", "frontend", 3000),
+    ("default", "backend", 8000),
+    ("monitoring", "prometheus", 9090),
+    ("monitoring", "grafana", 3000),
+    ("monitoring", "otel-collector", 4317),
+    ("ingress-nginx", "ingress-nginx", 443),
+    ("kube-system", "metrics-server", 10250),
+    ("cert-manager", "cert-manager", 9402),
+];
+
+fn build_cluster(args: &Args) -> Result<Cluster> {
+    if args.nodes == 0 {
+        bail!("--nodes must be at least 1");
+    }
+    if args.nodes > 16_000 {
+        bail!("--nodes must be at most 16000");
+    }
+    let mut rng = Rng::derive(args.seed, 1, 0);
+    let zones: Vec<String> = ["a", "b", "c"]
+        .iter()
+        .map(|z| format!("{}{z}", args.region))
+        .collect();
+
+    // Nodes: one /18 of 10.0.0.0/16 per zone.
+    let mut used = HashSet::new();
+    let mut nodes = Vec::with_capacity(args.nodes);
+    for i in 0..args.nodes {
+        let z = i % 3;
+        let node_ip = loop {
+            let x = (z as u32) * 64 + rng.below(64) as u32;
+            let y = 4 + rng.below(250) as u32;
+            let cand = ip(10, 0, 0, 0) | (x << 8) | y;
+            if used.insert(cand) {
+                break cand;
+            }
+        };
+        let [a, b, c, d] = node_ip.to_be_bytes();
+        nodes.push(Node {
+            name: format!("ip-{a}-{b}-{c}-{d}.ec2.internal"),
+            ip: node_ip,
+            zone: zones[z].clone(),
+            instance: format!("i-0{}", hex(&mut rng, 16)),
+            pods: Vec::new(),
+        });
+    }
+
+    // Pod CIDR: one block per node inside 10.244.0.0/14, large enough for
+    // the busiest node.
+    let per_node = args.pods / args.nodes + 1;
+    let block_bits = (((per_node * 2 + 16) as u32)
+        .next_power_of_two()
+        .trailing_zeros())
+    .max(8);
+    if (args.nodes as u64) << block_bits > 1 << 18 {
+        bail!("too many pods for the 10.244.0.0/14 pod CIDR");
+    }
+    let block = 1u32 << block_bits;
+    let pod_base = |n: usize| ip(10, 244, 0, 0) + n as u32 * block;
+    let mut next_host = vec![2u32; args.nodes];
+
+    let mut pods: Vec<Pod> = Vec::with_capacity(args.pods);
+    let mut services: Vec<Service> = Vec::new();
+    let mut svc_ip_used = HashSet::from([ip(172, 20, 0, 1), ip(172, 20, 0, 10)]);
+    let mut new_svc_ip = |rng: &mut Rng| loop {
+        let cand = ip(172, 20, 0, 0) | (rng.range(1, 255) as u32) << 8 | rng.range(1, 254) as u32;
+        if svc_ip_used.insert(cand) {
+            break cand;
+        }
+    };
+
+    let alloc_ip = |node: usize, next_host: &mut Vec<u32>| -> Option<u32> {
+        if next_host[node] >= block - 1 {
+            return None;
+        }
+        let v = pod_base(node) + next_host[node];
+        next_host[node] += 1;
+        Some(v)
+    };
+
+    // DaemonSets: three hostNetwork pods per node while the budget allows.
+    let completed_budget = args.pods / 50;
+    let ds: [(&str, &str, &str, u16); 3] = [
+        ("kube-system", "kube-proxy", "k8s-app", 10256),
+        ("kube-system", "aws-node", "k8s-app", 61678),
+        (
+            "monitoring",
+            "node-exporter",
+            "app.kubernetes.io/name",
+            9100,
+        ),
+    ];
+    for (ns, app, key, port) in ds {
+        for (n, node) in nodes.iter().enumerate() {
+            if pods.len() + completed_budget + 2 >= args.pods {
+                break;
+            }
+            pods.push(Pod {
+                name: format!("{app}-{}", suffix(&mut rng, 5)),
+                namespace: ns.to_string(),
+                labels: vec![(key.to_string(), app.to_string())],
+                node: n,
+                ip: node.ip,
+                host_network: true,
+                phase: "Running",
+                port,
+                owner: ("DaemonSet", app.to_string()),
+            });
+        }
+    }
+
+    // CoreDNS behind kube-dns.
+    let mut dns_backends = Vec::new();
+    let rs = suffix(&mut rng, 10);
+    for _ in 0..2 {
+        let n = rng.below(args.nodes as u64) as usize;
+        let Some(pip) = alloc_ip(n, &mut next_host) else {
+            continue;
+        };
+        dns_backends.push(pods.len());
+        pods.push(Pod {
+            name: format!("coredns-{rs}-{}", suffix(&mut rng, 5)),
+            namespace: "kube-system".into(),
+            labels: vec![
+                ("k8s-app".into(), "kube-dns".into()),
+                ("pod-template-hash".into(), rs.clone()),
+            ],
+            node: n,
+            ip: pip,
+            host_network: false,
+            phase: "Running",
+            port: 53,
+            owner: ("ReplicaSet", format!("coredns-{rs}")),
+        });
+    }
+    services.push(Service {
+        name: "kubernetes".into(),
+        namespace: "default".into(),
+        ip: Some(ip(172, 20, 0, 1)),
+        port: 443,
+        target_port: 443,
+        proto: "TCP",
+        backends: Vec::new(),
+        selector: Vec::new(),
+    });
+    let dns = services.len();
+    services.push(Service {
+        name: "kube-dns".into(),
+        namespace: "kube-system".into(),
+        ip: Some(ip(172, 20, 0, 10)),
+        port: 53,
+        target_port: 53,
+        proto: "UDP",
+        backends: dns_backends,
+        selector: vec![("k8s-app".into(), "kube-dns".into())],
+    });
+
+    // Application workloads until the pod budget (minus completed jobs) is used.
+    let running_budget = args.pods.saturating_sub(completed_budget);
+    let mut w = 0usize;
+    while pods.len() < running_budget {
+        let wl = if w % 4 == 3 {
+            // A ClickHouse-Cloud-like tenant: its own namespace and a
+            // control-plane-id label.
+            let word = TENANT_WORDS[(w / 4) % TENANT_WORDS.len()];
+            Workload {
+                namespace: format!("ns-{word}-{}", hex(&mut rng, 4)),
+                app: "clickhouse-server".into(),
+                label_key: "app.kubernetes.io/name",
+                control_plane_id: Some(uuid(&mut rng)),
+                port: 9000,
+                kind: "StatefulSet",
+            }
+        } else {
+            let (ns, app, port) = APPS[w % APPS.len()];
+            Workload {
+                namespace: ns.to_string(),
+                app: if w < APPS.len() {
+                    app.to_string()
+                } else {
+                    format!("{app}-{}", w / APPS.len())
+                },
+                label_key: if w % 5 == 0 {
+                    "k8s-app"
+                } else {
+                    "app.kubernetes.io/name"
+                },
+                control_plane_id: None,
+                port,
+                kind: "ReplicaSet",
+            }
+        };
+        w += 1;
+        let replicas = (rng.log_uniform(40) as usize).clamp(1, running_budget - pods.len());
+        let hash = suffix(&mut rng, 10);
+        let mut backends = Vec::with_capacity(replicas);
+        for r in 0..replicas {
+            // Spread replicas, skipping full nodes.
+            let mut n = rng.below(args.nodes as u64) as usize;
+            let mut tries = 0;
+            let pip = loop {
+                if let Some(p) = alloc_ip(n, &mut next_host) {
+                    break Some(p);
+                }
+                n = (n + 1) % args.nodes;
+                tries += 1;
+                if tries > args.nodes {
+                    break None;
+                }
+            };
+            let Some(pip) = pip else {
+                bail!("pod CIDR exhausted");
+            };
+            let name = if wl.kind == "StatefulSet" {
+                format!("{}-{r}", wl.app)
+            } else {
+                format!("{}-{hash}-{}", wl.app, suffix(&mut rng, 5))
+            };
+            let mut labels = vec![(wl.label_key.to_string(), wl.app.clone())];
+            if let Some(id) = &wl.control_plane_id {
+                labels.push(("control-plane-id".into(), id.clone()));
+            }
+            if wl.kind == "ReplicaSet" {
+                labels.push(("pod-template-hash".into(), hash.clone()));
+            }
+            backends.push(pods.len());
+            pods.push(Pod {
+                name,
+                namespace: wl.namespace.clone(),
+                labels,
+                node: n,
+                ip: pip,
+                host_network: false,
+                phase: "Running",
+                port: wl.port,
+                owner: (
+                    wl.kind,
+                    if wl.kind == "StatefulSet" {
+                        wl.app.clone()
+                    } else {
+                        format!("{}-{hash}", wl.app)
+                    },
+                ),
+            });
+        }
+        // Most workloads have a ClusterIP service; a few a headless one.
+        if !rng.chance(100) {
+            let headless = rng.chance(60);
+            services.push(Service {
+                name: wl.app.clone(),
+                namespace: wl.namespace.clone(),
+                ip: if headless {
+                    None
+                } else {
+                    Some(new_svc_ip(&mut rng))
+                },
+                port: if wl.port == 8080 || wl.port == 8000 || wl.port == 3000 {
+                    80
+                } else {
+                    wl.port
+                },
+                target_port: wl.port,
+                proto: "TCP",
+                backends,
+                selector: vec![(wl.label_key.to_string(), wl.app.clone())],
+            });
+        }
+    }
+
+    // Completed (Succeeded) job pods, most sharing their IP with a Running
+    // pod on the same node (the IP was reused), a few Failed.
+    let running: Vec<usize> = (0..pods.len()).filter(|&i| !pods[i].host_network).collect();
+    while pods.len() < args.pods && !running.is_empty() {
+        let reuse = *rng.pick(&running);
+        let n = pods[reuse].node;
+        let pip = if rng.chance(800) {
+            pods[reuse].ip
+        } else {
+            match alloc_ip(n, &mut next_host) {
+                Some(p) => p,
+                None => pods[reuse].ip,
+            }
+        };
+        let job = format!("report-{}", 28_800_000 + rng.below(100_000));
+        pods.push(Pod {
+            name: format!("{job}-{}", suffix(&mut rng, 5)),
+            namespace: "batch".into(),
+            labels: vec![
+                ("app.kubernetes.io/name".into(), "report".into()),
+                ("job-name".into(), job.clone()),
+            ],
+            node: n,
+            ip: pip,
+            host_network: false,
+            phase: if rng.chance(100) {
+                "Failed"
+            } else {
+                "Succeeded"
+            },
+            port: 8080,
+            owner: ("Job", job),
+        });
+    }
+
+    for (i, p) in pods.iter().enumerate() {
+        if !p.host_network && p.phase == "Running" {
+            nodes[p.node].pods.push(i);
+        }
+    }
+    let routable = (0..services.len())
+        .filter(|&s| s != dns && services[s].ip.is_some() && !services[s].backends.is_empty())
+        .collect();
+    let stale = (0..256)
+        .map(|_| {
+            let n = rng.below(args.nodes as u64) as usize;
+            pod_base(n) + block - 2 - rng.below(8) as u32
+        })
+        .filter(|a| pods.iter().all(|p| p.ip != *a))
+        .collect();
+    Ok(Cluster {
+        nodes,
+        pods,
+        services,
+        dns,
+        routable,
+        stale,
+    })
+}
+
+// ---------------------------------------------------------------- inventory
+
+fn labels_json(labels: &[(String, String)]) -> Value {
+    Value::Object(
+        labels
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect(),
+    )
+}
+
+fn inventory_json(c: &Cluster, args: &Args) -> Value {
+    let mut rng = Rng::derive(args.seed, 2, 0);
+    let created = "2026-11-20T08:14:03Z";
+    let mut items = Vec::with_capacity(c.pods.len() + c.nodes.len() + c.services.len());
+    for p in &c.pods {
+        let node = &c.nodes[p.node];
+        let terminated = p.phase != "Running";
+        let mut spec = json!({
+            "containers": [{
+                "name": p.owner.1.split('-').next().unwrap_or("main"),
+                "image": format!("registry.example.com/{}:1.{}.{}", p.owner.1, rng.below(9), rng.below(20)),
+                "imagePullPolicy": "IfNotPresent",
+                "ports": [{"containerPort": p.port, "protocol": "TCP"}],
+                "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
+                "terminationMessagePath": "/dev/termination-log",
+                "terminationMessagePolicy": "File"
+            }],
+            "dnsPolicy": if p.host_network { "ClusterFirstWithHostNet" } else { "ClusterFirst" },
+            "enableServiceLinks": true,
+            "nodeName": node.name,
+            "preemptionPolicy": "PreemptLowerPriority",
+            "priority": 0,
+            "restartPolicy": if p.owner.0 == "Job" { "Never" } else { "Always" },
+            "schedulerName": "default-scheduler",
+            "securityContext": {},
+            "serviceAccount": "default",
+            "serviceAccountName": "default",
+            "terminationGracePeriodSeconds": 30
+        });
+        if p.host_network {
+            spec["hostNetwork"] = Value::Bool(true);
+        }
+        let pod_ip = ip_str(p.ip);
+        let ready = if terminated { "False" } else { "True" };
+        items.push(json!({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "creationTimestamp": created,
+                "generateName": format!("{}-", p.owner.1),
+                "labels": labels_json(&p.labels),
+                "name": p.name,
+                "namespace": p.namespace,
+                "ownerReferences": [{
+                    "apiVersion": if p.owner.0 == "Job" { "batch/v1" } else { "apps/v1" },
+                    "blockOwnerDeletion": true,
+                    "controller": true,
+                    "kind": p.owner.0,
+                    "name": p.owner.1,
+                    "uid": uuid(&mut rng)
+                }],
+                "resourceVersion": (1_000_000 + rng.below(9_000_000)).to_string(),
+                "uid": uuid(&mut rng)
+            },
+            "spec": spec,
+            "status": {
+                "conditions": [
+                    {"lastProbeTime": null, "lastTransitionTime": created, "status": "True", "type": "Initialized"},
+                    {"lastProbeTime": null, "lastTransitionTime": created, "status": ready, "type": "Ready"},
+                    {"lastProbeTime": null, "lastTransitionTime": created, "status": ready, "type": "ContainersReady"},
+                    {"lastProbeTime": null, "lastTransitionTime": created, "status": "True", "type": "PodScheduled"}
+                ],
+                "hostIP": ip_str(node.ip),
+                "hostIPs": [{"ip": ip_str(node.ip)}],
+                "phase": p.phase,
+                "podIP": pod_ip,
+                "podIPs": [{"ip": pod_ip}],
+                "qosClass": "Burstable",
+                "startTime": created
+            }
+        }));
+    }
+    for n in &c.nodes {
+        let ipv = ip_str(n.ip);
+        items.push(json!({
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {
+                "annotations": {"node.alpha.kubernetes.io/ttl": "0"},
+                "creationTimestamp": "2026-11-01T10:00:00Z",
+                "labels": {
+                    "beta.kubernetes.io/arch": "amd64",
+                    "beta.kubernetes.io/instance-type": "m6i.2xlarge",
+                    "beta.kubernetes.io/os": "linux",
+                    "failure-domain.beta.kubernetes.io/region": args.region,
+                    "failure-domain.beta.kubernetes.io/zone": n.zone,
+                    "kubernetes.io/arch": "amd64",
+                    "kubernetes.io/hostname": n.name,
+                    "kubernetes.io/os": "linux",
+                    "node.kubernetes.io/instance-type": "m6i.2xlarge",
+                    "topology.kubernetes.io/region": args.region,
+                    "topology.kubernetes.io/zone": n.zone
+                },
+                "name": n.name,
+                "resourceVersion": (1_000_000 + rng.below(9_000_000)).to_string(),
+                "uid": uuid(&mut rng)
+            },
+            "spec": {
+                "providerID": format!("aws:///{}/{}", n.zone, n.instance)
+            },
+            "status": {
+                "addresses": [
+                    {"address": ipv, "type": "InternalIP"},
+                    {"address": n.name, "type": "InternalDNS"},
+                    {"address": n.name, "type": "Hostname"}
+                ],
+                "allocatable": {"cpu": "7910m", "memory": "31482236Ki", "pods": "58"},
+                "capacity": {"cpu": "8", "memory": "32475004Ki", "pods": "58"},
+                "nodeInfo": {
+                    "architecture": "amd64",
+                    "containerRuntimeVersion": "containerd://1.7.22",
+                    "kernelVersion": "6.1.112-124.190.amzn2023.x86_64",
+                    "kubeletVersion": "v1.31.2-eks-94953ac",
+                    "operatingSystem": "linux",
+                    "osImage": "Amazon Linux 2023.6.20241031"
+                }
+            }
+        }));
+    }
+    for s in &c.services {
+        let (cip, cips) = match s.ip {
+            Some(v) => (ip_str(v), vec![ip_str(v)]),
+            None => ("None".to_string(), vec!["None".to_string()]),
+        };
+        let mut spec = json!({
+            "clusterIP": cip,
+            "clusterIPs": cips,
+            "internalTrafficPolicy": "Cluster",
+            "ipFamilies": ["IPv4"],
+            "ipFamilyPolicy": "SingleStack",
+            "ports": [{"name": "main", "port": s.port, "protocol": s.proto, "targetPort": s.target_port}],
+            "sessionAffinity": "None",
+            "type": "ClusterIP"
+        });
+        if !s.selector.is_empty() {
+            spec["selector"] = labels_json(&s.selector);
+        }
+        items.push(json!({
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {
+                "creationTimestamp": created,
+                "labels": labels_json(&s.selector),
+                "name": s.name,
+                "namespace": s.namespace,
+                "resourceVersion": (1_000_000 + rng.below(9_000_000)).to_string(),
+                "uid": uuid(&mut rng)
+            },
+            "spec": spec,
+            "status": {"loadBalancer": {}}
+        }));
+    }
+    json!({
+        "apiVersion": "v1",
+        "items": items,
+        "kind": "List",
+        "metadata": {"resourceVersion": ""}
+    })
+}
+
+/// kubectl indents JSON by four spaces.
+fn write_json(path: &Path, v: &Value) -> Result<()> {
+    let f = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut w = BufWriter::with_capacity(1 << 20, f);
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut w, fmt);
+    serde::Serialize::serialize(v, &mut ser)?;
+    w.write_all(b"\n")?;
+    w.flush()?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- remotes
+
+/// IPv4 prefixes (network, prefix length) to draw remote hosts from.
+#[derive(Default)]
+struct Pools {
+    s3: Vec<(u32, u8)>,
+    aws_region: Vec<(u32, u8)>,
+    aws_other: Vec<(u32, u8)>,
+    gcp: Vec<(u32, u8)>,
+    azure: Vec<(u32, u8)>,
+    internet: Vec<(u32, u8)>,
+}
+
+fn builtin_pools() -> Pools {
+    Pools {
+        s3: vec![
+            (ip(52, 216, 0, 0), 15),
+            (ip(54, 231, 0, 0), 16),
+            (ip(3, 5, 0, 0), 19),
+        ],
+        aws_region: vec![
+            (ip(3, 80, 0, 0), 12),
+            (ip(54, 80, 0, 0), 13),
+            (ip(44, 192, 0, 0), 11),
+        ],
+        aws_other: vec![
+            (ip(3, 120, 0, 0), 14),
+            (ip(13, 236, 0, 0), 14),
+            (ip(52, 40, 0, 0), 14),
+            (ip(35, 160, 0, 0), 13),
+        ],
+        gcp: vec![(ip(35, 184, 0, 0), 13), (ip(34, 64, 0, 0), 11)],
+        azure: vec![(ip(20, 33, 0, 0), 16), (ip(40, 112, 0, 0), 13)],
+        internet: internet_pool(),
+    }
+}
+
+/// Well-known blocks of no cloud's published ranges (CDNs, GitHub, ISPs).
+fn internet_pool() -> Vec<(u32, u8)> {
+    vec![
+        (ip(140, 82, 112, 0), 20),
+        (ip(151, 101, 0, 0), 16),
+        (ip(104, 16, 0, 0), 13),
+        (ip(185, 199, 108, 0), 22),
+        (ip(1, 1, 1, 0), 24),
+        (ip(23, 32, 0, 0), 11),
+        (ip(93, 184, 216, 0), 24),
+        (ip(199, 232, 0, 0), 16),
+    ]
+}
+
+fn v4(net: &ipnet::IpNet) -> Option<(u32, u8)> {
+    match net {
+        ipnet::IpNet::V4(n) if (8..=30).contains(&n.prefix_len()) => {
+            Some((u32::from(n.network()), n.prefix_len()))
+        }
+        _ => None,
+    }
+}
+
+fn file_pools(dir: &Path, region: &str) -> Result<Pools> {
+    let mut p = Pools {
+        internet: internet_pool(),
+        ..Pools::default()
+    };
+    let aws = read_provider_file(Provider::Aws, &dir.join(Provider::Aws.file_name()))?;
+    for r in &aws.prefixes {
+        let Some(net) = v4(&r.net) else { continue };
+        let svc = r.service.to_ascii_lowercase();
+        let reg = r.region.to_ascii_lowercase();
+        if reg == region && svc == "s3" {
+            p.s3.push(net);
+        } else if reg == region && svc == "ec2" {
+            p.aws_region.push(net);
+        } else if reg != region && reg != "global" && svc == "ec2" {
+            p.aws_other.push(net);
+        }
+    }
+    let gcp = read_provider_file(Provider::Gcp, &dir.join(Provider::Gcp.file_name()))?;
+    p.gcp = gcp.prefixes.iter().filter_map(|r| v4(&r.net)).collect();
+    let az = read_provider_file(Provider::Azure, &dir.join(Provider::Azure.file_name()))?;
+    p.azure = az
+        .prefixes
+        .iter()
+        .filter(|r| r.tag.starts_with("AzureCloud."))
+        .filter_map(|r| v4(&r.net))
+        .collect();
+    for (name, v) in [
+        ("AWS S3", &p.s3),
+        ("AWS EC2 in region", &p.aws_region),
+        ("AWS EC2 elsewhere", &p.aws_other),
+        ("GCP", &p.gcp),
+        ("Azure", &p.azure),
+    ] {
+        if v.is_empty() {
+            bail!(
+                "{}: no {name} IPv4 prefixes for region {region}",
+                dir.display()
+            );
+        }
+    }
+    Ok(p)
+}
+
+/// A fixed set of hosts per category, so a few destinations are hot as in a
+/// real cluster.
+struct Remotes {
+    s3: Vec<u32>,
+    aws_region: Vec<u32>,
+    aws_other: Vec<u32>,
+    gcp: Vec<u32>,
+    azure: Vec<u32>,
+    internet: Vec<u32>,
+    vpc_private: Vec<u32>,
+}
+
+fn hosts(rng: &mut Rng, pool: &[(u32, u8)], n: usize) -> Vec<u32> {
+    (0..n)
+        .map(|_| {
+            let (net, len) = *rng.pick(pool);
+            let size = 1u64 << (32 - len);
+            net + 1 + rng.below(size - 2) as u32
+        })
+        .collect()
+}
+
+fn remotes(seed: u64, p: &Pools) -> Remotes {
+    let mut rng = Rng::derive(seed, 3, 0);
+    Remotes {
+        s3: hosts(&mut rng, &p.s3, 64),
+        aws_region: hosts(&mut rng, &p.aws_region, 256),
+        aws_other: hosts(&mut rng, &p.aws_other, 128),
+        gcp: hosts(&mut rng, &p.gcp, 128),
+        azure: hosts(&mut rng, &p.azure, 128),
+        internet: hosts(&mut rng, &p.internet, 512),
+        // RDS / ElastiCache / MSK in the VPC's data subnets.
+        vpc_private: hosts(&mut rng, &[(ip(10, 0, 200, 0), 22)], 32),
+    }
+}
+
+// ---------------------------------------------------------------- dumps
+
+/// Fast ASCII formatting into a line buffer.
+struct Line<'a>(&'a mut Vec<u8>);
+
+impl Line<'_> {
+    fn s(&mut self, s: &str) -> &mut Self {
+        self.0.extend_from_slice(s.as_bytes());
+        self
+    }
+
+    fn u(&mut self, mut v: u64) -> &mut Self {
+        let mut tmp = [0u8; 20];
+        let mut i = tmp.len();
+        loop {
+            i -= 1;
+            tmp[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        self.0.extend_from_slice(&tmp[i..]);
+        self
+    }
+
+    fn ip(&mut self, a: u32) -> &mut Self {
+        let b = a.to_be_bytes();
+        self.u(b[0] as u64).s(".").u(b[1] as u64).s(".");
+        self.u(b[2] as u64).s(".").u(b[3] as u64)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum L4 {
+    Tcp,
+    Udp,
+    Icmp,
+}
+
+/// (source, destination, source port or ICMP id, destination port).
+type Tuple = (u32, u32, u16, u16);
+
+struct Entry {
+    l4: L4,
+    orig: Tuple,
+    reply: Tuple,
+    /// (packets, bytes) original / reply.
+    oc: (u64, u64),
+    rc: (u64, u64),
+    unreplied: bool,
+    state: &'static str,
+    timeout: u64,
+    assured: bool,
+}
+
+fn write_entry(buf: &mut Vec<u8>, e: &Entry, format: Format) {
+    let mut l = Line(buf);
+    if format == Format::Extended {
+        l.s("ipv4     2 ");
+    }
+    match e.l4 {
+        L4::Tcp => l.s("tcp      6 "),
+        L4::Udp => l.s("udp      17 "),
+        L4::Icmp => l.s("icmp     1 "),
+    };
+    l.u(e.timeout).s(" ");
+    if e.l4 == L4::Tcp {
+        l.s(e.state).s(" ");
+    }
+    let tuple = |l: &mut Line, t: &Tuple, c: (u64, u64), reply: bool| {
+        l.s("src=").ip(t.0).s(" dst=").ip(t.1);
+        if e.l4 == L4::Icmp {
+            l.s(if reply { " type=0" } else { " type=8" })
+                .s(" code=0 id=")
+                .u(t.2 as u64);
+        } else {
+            l.s(" sport=").u(t.2 as u64).s(" dport=").u(t.3 as u64);
+        }
+        l.s(" packets=").u(c.0).s(" bytes=").u(c.1).s(" ");
+    };
+    tuple(&mut l, &e.orig, e.oc, false);
+    if e.unreplied {
+        l.s("[UNREPLIED] ");
+    }
+    tuple(&mut l, &e.reply, e.rc, true);
+    if e.assured {
+        l.s("[ASSURED] ");
+    }
+    l.s("mark=0 use=1\n");
+}
+
+struct Gen<'a> {
+    c: &'a Cluster,
+    r: &'a Remotes,
+    node: usize,
+    format: Format,
+}
+
+const TCP_STATES: &[(&str, u64)] = &[
+    ("ESTABLISHED", 432_000),
+    ("ESTABLISHED", 432_000),
+    ("ESTABLISHED", 432_000),
+    ("ESTABLISHED", 432_000),
+    ("TIME_WAIT", 120),
+    ("TIME_WAIT", 120),
+    ("CLOSE_WAIT", 60),
+    ("FIN_WAIT", 120),
+    ("LAST_ACK", 30),
+    ("CLOSE", 10),
+];
+
+impl Gen<'_> {
+    fn ephemeral(rng: &mut Rng) -> u16 {
+        rng.range(32768, 60999) as u16
+    }
+
+    /// A running, non-hostNetwork pod on this node (none on an empty node).
+    fn local_pod(&self, rng: &mut Rng) -> Option<&Pod> {
+        let pods = &self.c.nodes[self.node].pods;
+        (!pods.is_empty()).then(|| &self.c.pods[*rng.pick(pods)])
+    }
+
+    fn other_pod(&self, rng: &mut Rng) -> Option<&Pod> {
+        for _ in 0..8 {
+            let n = rng.below(self.c.nodes.len() as u64) as usize;
+            if n != self.node && !self.c.nodes[n].pods.is_empty() {
+                return Some(&self.c.pods[*rng.pick(&self.c.nodes[n].pods)]);
+            }
+        }
+        None
+    }
+
+    fn node_ip(&self) -> u32 {
+        self.c.nodes[self.node].ip
+    }
+
+    /// Counters: log-uniform packet counts, realistic sizes; `down` makes the
+    /// reply direction the heavy one (downloads).
+    fn counters(rng: &mut Rng, max_packets: u64, down: bool) -> ((u64, u64), (u64, u64)) {
+        let p1 = rng.log_uniform(max_packets).max(1);
+        let p2 = (p1 as f64 * (0.5 + rng.below(1000) as f64 / 1000.0)) as u64 + 1;
+        let small = |rng: &mut Rng, p: u64| p * rng.range(52, 120);
+        let big = |rng: &mut Rng, p: u64| p * rng.range(400, 1448) + 60;
+        if down {
+            ((p1, small(rng, p1)), (p2, big(rng, p2)))
+        } else if rng.chance(500) {
+            ((p1, big(rng, p1)), (p2, small(rng, p2)))
+        } else {
+            (
+                (p1, small(rng, p1) + rng.below(4000)),
+                (p2, small(rng, p2) + rng.below(8000)),
+            )
+        }
+    }
+
+    fn entry(&self, rng: &mut Rng) -> Entry {
+        let node_ip = self.node_ip();
+        let roll = rng.below(1000);
+        let mut l4 = L4::Tcp;
+        let mut down = false;
+        let mut max_packets = 50_000;
+        // (orig src, orig dst, sport, dport), (reply src, reply dst)
+        let (orig, reply) = 'pick: {
+            let local = self.local_pod(rng);
+            let Some(lp) = local else {
+                break 'pick self.node_flow(rng);
+            };
+            let sport = Self::ephemeral(rng);
+            match roll {
+                // Local pod → pod on another node; no NAT.
+                0..=179 => match self.other_pod(rng) {
+                    Some(op) => (
+                        (lp.ip, op.ip, sport, op.port),
+                        (op.ip, lp.ip, op.port, sport),
+                    ),
+                    None => self.node_flow(rng),
+                },
+                // Local pod → local pod.
+                180..=239 => {
+                    let op = self.local_pod(rng).unwrap_or(lp);
+                    (
+                        (lp.ip, op.ip, sport, op.port),
+                        (op.ip, lp.ip, op.port, sport),
+                    )
+                }
+                // Pod on another node → local pod.
+                240..=329 => match self.other_pod(rng) {
+                    Some(op) => (
+                        (op.ip, lp.ip, sport, lp.port),
+                        (lp.ip, op.ip, lp.port, sport),
+                    ),
+                    None => self.node_flow(rng),
+                },
+                // Local pod → ClusterIP (DNAT to a backend anywhere).
+                330..=469 => {
+                    if self.c.routable.is_empty() {
+                        break 'pick self.node_flow(rng);
+                    }
+                    let s = &self.c.services[self.c.routable[rng.skewed(self.c.routable.len())]];
+                    let be = &self.c.pods[*rng.pick(&s.backends)];
+                    (
+                        (lp.ip, s.ip.unwrap_or(0), sport, s.port),
+                        (be.ip, lp.ip, s.target_port, sport),
+                    )
+                }
+                // DNS to kube-dns.
+                470..=569 => {
+                    let s = &self.c.services[self.c.dns];
+                    if s.backends.is_empty() {
+                        break 'pick self.node_flow(rng);
+                    }
+                    let be = &self.c.pods[*rng.pick(&s.backends)];
+                    l4 = if rng.chance(30) { L4::Tcp } else { L4::Udp };
+                    max_packets = 4;
+                    (
+                        (lp.ip, ip(172, 20, 0, 10), sport, 53),
+                        (be.ip, lp.ip, 53, sport),
+                    )
+                }
+                // Node and hostNetwork flows.
+                570..=629 => self.node_flow(rng),
+                // Pod → database in the VPC, SNAT to the node.
+                630..=669 => {
+                    let dst = self.r.vpc_private[rng.skewed(self.r.vpc_private.len())];
+                    let port = *rng.pick(&[5432u16, 6379, 3306, 9092]);
+                    let nport = Self::ephemeral(rng);
+                    ((lp.ip, dst, sport, port), (dst, node_ip, port, nport))
+                }
+                // Leaving the VPC: SNAT, the reply goes to the node IP.
+                670..=959 => {
+                    let (pool, port) = match roll {
+                        670..=769 => {
+                            down = true;
+                            max_packets = 500_000;
+                            (&self.r.s3, 443)
+                        }
+                        770..=819 => (&self.r.aws_region, 443),
+                        820..=859 => (&self.r.aws_other, 443),
+                        860..=884 => (&self.r.gcp, 443),
+                        885..=909 => (&self.r.azure, 443),
+                        _ => (&self.r.internet, *rng.pick(&[443u16, 443, 443, 80, 22])),
+                    };
+                    let dst = pool[rng.skewed(pool.len())];
+                    let nport = if rng.chance(700) {
+                        sport
+                    } else {
+                        Self::ephemeral(rng)
+                    };
+                    ((lp.ip, dst, sport, port), (dst, node_ip, port, nport))
+                }
+                // Ingress from the internet through a NodePort.
+                960..=974 => {
+                    let src = self.r.internet[rng.below(self.r.internet.len() as u64) as usize];
+                    let np = rng.range(30000, 32767) as u16;
+                    ((src, node_ip, sport, np), (lp.ip, src, lp.port, sport))
+                }
+                // A pod deleted since the snapshot talking to the internet.
+                975..=984 => {
+                    let src = if self.c.stale.is_empty() {
+                        lp.ip
+                    } else {
+                        *rng.pick(&self.c.stale)
+                    };
+                    let dst = self.r.internet[rng.skewed(self.r.internet.len())];
+                    ((src, dst, sport, 443), (dst, node_ip, 443, sport))
+                }
+                // Instance metadata service.
+                985..=994 => {
+                    max_packets = 12;
+                    let md = ip(169, 254, 169, 254);
+                    ((lp.ip, md, sport, 80), (md, lp.ip, 80, sport))
+                }
+                // ICMP echo.
+                _ => {
+                    l4 = L4::Icmp;
+                    max_packets = 10;
+                    let dst = if rng.chance(500) {
+                        self.r.internet[rng.skewed(self.r.internet.len())]
+                    } else {
+                        self.other_pod(rng).map(|p| p.ip).unwrap_or(node_ip)
+                    };
+                    let id = rng.range(1, 65535) as u16;
+                    let rdst = if dst >> 24 == 10 { lp.ip } else { node_ip };
+                    ((lp.ip, dst, id, 0), (dst, rdst, id, 0))
+                }
+            }
+        };
+        let (mut oc, mut rc) = if max_packets <= 4 {
+            // DNS: small queries, larger answers.
+            let p = rng.range(1, max_packets);
+            ((p, p * rng.range(60, 90)), (p, p * rng.range(90, 400)))
+        } else {
+            Self::counters(rng, max_packets, down)
+        };
+        let mut unreplied = false;
+        let (mut state, mut timeout) = *rng.pick(TCP_STATES);
+        let mut assured = true;
+        match l4 {
+            L4::Tcp => {
+                if rng.chance(20) {
+                    unreplied = true;
+                    state = "SYN_SENT";
+                    timeout = 120;
+                    assured = false;
+                    oc = (rng.range(1, 3), 0);
+                    oc.1 = oc.0 * 60;
+                    rc = (0, 0);
+                }
+            }
+            L4::Udp => {
+                timeout = 180;
+                if rng.chance(20) {
+                    unreplied = true;
+                    timeout = 30;
+                    rc = (0, 0);
+                }
+                assured = !unreplied && oc.0 > 1 && rc.0 > 1;
+                if !assured {
+                    timeout = 30;
+                }
+            }
+            L4::Icmp => {
+                timeout = 30;
+                assured = false;
+                rc = oc;
+            }
+        }
+        if rng.chance(20) {
+            // Counters zeroed by an earlier `conntrack -L -z`.
+            oc = (0, 0);
+            rc = (0, 0);
+        }
+        timeout = rng.range(
+            timeout.saturating_sub(timeout / 3),
+            timeout.saturating_sub(1).max(1),
+        );
+        Entry {
+            l4,
+            orig,
+            reply,
+            oc,
+            rc,
+            unreplied,
+            state,
+            timeout,
+            assured,
+        }
+    }
+
+    /// The node's own traffic (kubelet, hostNetwork pods): node IP as source,
+    /// or another node talking to the kubelet.
+    fn node_flow(&self, rng: &mut Rng) -> (Tuple, Tuple) {
+        let me = self.node_ip();
+        let sport = Self::ephemeral(rng);
+        match rng.below(4) {
+            0 => {
+                // Control plane endpoint (EKS ENI in the VPC).
+                let api = ip(10, 0, 255, 10 + rng.below(2) as u8);
+                ((me, api, sport, 443), (api, me, 443, sport))
+            }
+            1 => {
+                let other = &self.c.nodes[rng.below(self.c.nodes.len() as u64) as usize];
+                ((other.ip, me, sport, 10250), (me, other.ip, 10250, sport))
+            }
+            2 => {
+                // kube-proxy / aws-node talking to the API via the service IP.
+                let api = ip(10, 0, 255, 10);
+                ((me, ip(172, 20, 0, 1), sport, 443), (api, me, 443, sport))
+            }
+            _ => {
+                let dst = self.r.aws_region[rng.skewed(self.r.aws_region.len())];
+                ((me, dst, sport, 443), (dst, me, 443, sport))
+            }
+        }
+    }
+}
+
+const CHUNK: u64 = 32 * 1024;
+
+/// Generates chunks in parallel while a writer thread drains them in order,
+/// so CPU and disk overlap.
+fn write_dump(path: &Path, g: &Gen, seed: u64, lines: u64) -> Result<()> {
+    let f = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let chunks = lines.div_ceil(CHUNK);
+    let batch = (rayon::current_num_threads() as u64 * 2).max(2);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(2);
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(move || -> std::io::Result<()> {
+            let mut w = BufWriter::with_capacity(1 << 20, f);
+            for bufs in rx {
+                for b in bufs {
+                    w.write_all(&b)?;
+                }
+            }
+            w.flush()
+        });
+        let mut start = 0;
+        while start < chunks {
+            let end = (start + batch).min(chunks);
+            let bufs: Vec<Vec<u8>> = (start..end)
+                .into_par_iter()
+                .map(|ci| {
+                    let mut rng = Rng::derive(seed, 100 + g.node as u64, ci);
+                    let n = CHUNK.min(lines - ci * CHUNK);
+                    let mut buf = Vec::with_capacity(n as usize * 220);
+                    for _ in 0..n {
+                        let e = g.entry(&mut rng);
+                        write_entry(&mut buf, &e, g.format);
+                    }
+                    buf
+                })
+                .collect();
+            if tx.send(bufs).is_err() {
+                break; // the writer failed; its error is reported below
+            }
+            start = end;
+        }
+        drop(tx);
+        writer
+            .join()
+            .expect("writer thread panicked")
+            .with_context(|| format!("writing {}", path.display()))
+    })
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let t0 = std::time::Instant::now();
+    let cluster = build_cluster(&args)?;
+    let pools = match &args.ranges {
+        Some(dir) => file_pools(dir, &args.region)?,
+        None => builtin_pools(),
+    };
+    let rem = remotes(args.seed, &pools);
+
+    let dumps = args.out.join("dumps");
+    fs::create_dir_all(&dumps).with_context(|| format!("creating {}", dumps.display()))?;
+    write_json(
+        &args.out.join("inventory.json"),
+        &inventory_json(&cluster, &args),
+    )?;
+
+    let mut written = Vec::new();
+    match &args.single_node {
+        Some(name) => {
+            let node = if name.is_empty() {
+                0
+            } else {
+                cluster
+                    .nodes
+                    .iter()
+                    .position(|n| &n.name == name)
+                    .with_context(|| format!("--single-node {name}: no such node"))?
+            };
+            let g = Gen {
+                c: &cluster,
+                r: &rem,
+                node,
+                format: args.format,
+            };
+            let path = dumps.join(format!("{}.txt", cluster.nodes[node].name));
+            write_dump(&path, &g, args.seed, args.lines)?;
+            written.push((node, path, args.lines));
+        }
+        None => {
+            let n = cluster.nodes.len() as u64;
+            for node in 0..cluster.nodes.len() {
+                let lines = args.lines / n + u64::from((node as u64) < args.lines % n);
+                let g = Gen {
+                    c: &cluster,
+                    r: &rem,
+                    node,
+                    format: args.format,
+                };
+                let path = dumps.join(format!("{}.txt", cluster.nodes[node].name));
+                write_dump(&path, &g, args.seed, lines)?;
+                written.push((node, path, lines));
+            }
+        }
+    }
+
+    let manifest = json!({
+        "seed": args.seed,
+        "nodes": cluster.nodes.len(),
+        "pods": cluster.pods.len(),
+        "services": cluster.services.len(),
+        "lines": args.lines,
+        "format": match args.format { Format::Default => "default", Format::Extended => "extended" },
+        "ranges": args.ranges.as_ref().map(|p| p.display().to_string()),
+        "region": args.region,
+        "inventory": "inventory.json",
+        "dumps": written.iter().map(|(n, p, l)| json!({
+            "node": cluster.nodes[*n].name,
+            "path": p.strip_prefix(&args.out).unwrap_or(p).display().to_string(),
+            "lines": l,
+        })).collect::<Vec<_>>(),
+    });
+    write_json(&args.out.join("manifest.json"), &manifest)?;
+    if let Some((n, _, _)) = written.first().filter(|_| args.single_node.is_some()) {
+        println!("{}", cluster.nodes[*n].name);
+    }
+    eprintln!(
+        "gen: {} nodes, {} pods, {} services, {} lines in {} dump(s) under {} ({:.2} s)",
+        cluster.nodes.len(),
+        cluster.pods.len(),
+        cluster.services.len(),
+        args.lines,
+        written.len(),
+        args.out.display(),
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(extra: &[&str]) -> Args {
+        let mut v = vec![
+            "gen",
+            "--nodes",
+            "12",
+            "--pods",
+            "400",
+            "--out",
+            "/nonexistent",
+        ];
+        v.extend_from_slice(extra);
+        Args::parse_from(v)
+    }
+
+    fn lines(a: &Args, node: usize, n: u64, chunk: u64) -> String {
+        let c = build_cluster(a).unwrap();
+        let r = remotes(a.seed, &builtin_pools());
+        let g = Gen {
+            c: &c,
+            r: &r,
+            node,
+            format: a.format,
+        };
+        let mut rng = Rng::derive(a.seed, 100 + node as u64, chunk);
+        let mut buf = Vec::new();
+        for _ in 0..n {
+            write_entry(&mut buf, &g.entry(&mut rng), a.format);
+        }
+        String::from_utf8(buf).unwrap()
+    }
+
+    fn field<'a>(line: &'a str, key: &str, nth: usize) -> &'a str {
+        line.split(' ')
+            .filter_map(|t| t.strip_prefix(key))
+            .nth(nth)
+            .unwrap_or_else(|| panic!("no {key} #{nth} in {line}"))
+    }
+
+    #[test]
+    fn same_seed_same_output_other_seed_other_output() {
+        let a = args(&["--seed", "7"]);
+        assert_eq!(lines(&a, 3, 2000, 0), lines(&a, 3, 2000, 0));
+        assert_ne!(
+            lines(&a, 3, 2000, 0),
+            lines(&args(&["--seed", "8"]), 3, 2000, 0)
+        );
+        assert_eq!(
+            inventory_json(&build_cluster(&a).unwrap(), &a),
+            inventory_json(&build_cluster(&a).unwrap(), &a)
+        );
+    }
+
+    #[test]
+    fn lines_have_conntrack_shape() {
+        let text = lines(&args(&[]), 0, 5000, 0);
+        let mut protos = HashSet::new();
+        for l in text.lines() {
+            let head: Vec<&str> = l.split_whitespace().take(2).collect();
+            assert!(
+                matches!(head[..], ["tcp", "6"] | ["udp", "17"] | ["icmp", "1"]),
+                "{l}"
+            );
+            protos.insert(head[0].to_string());
+            assert_eq!(l.matches("src=").count(), 2, "{l}");
+            assert_eq!(l.matches("packets=").count(), 2, "{l}");
+            assert!(l.ends_with(" mark=0 use=1"), "{l}");
+            if l.contains("[UNREPLIED]") {
+                assert_eq!(field(l, "packets=", 1), "0", "{l}");
+            }
+        }
+        assert_eq!(protos.len(), 3);
+        assert!(text.contains("[UNREPLIED]"));
+        assert!(text.contains("packets=0 bytes=0 src="));
+        let ext = lines(&args(&["--format", "extended"]), 0, 50, 0);
+        assert!(ext.lines().all(|l| l.starts_with("ipv4     2 ")));
+    }
+
+    #[test]
+    fn nat_follows_the_cluster() {
+        let a = args(&[]);
+        let c = build_cluster(&a).unwrap();
+        let node_ip = ip_str(c.nodes[0].ip);
+        let pod_ips: HashSet<String> = c.pods.iter().map(|p| ip_str(p.ip)).collect();
+        let (mut clusterip, mut snat) = (0, 0);
+        for l in lines(&a, 0, 5000, 0).lines() {
+            let dst: std::net::Ipv4Addr = field(l, "dst=", 0).parse().unwrap();
+            if dst.octets()[..2] == [172, 20] && dst != std::net::Ipv4Addr::new(172, 20, 0, 1) {
+                // ClusterIP: the reply comes from a backing pod.
+                assert!(pod_ips.contains(field(l, "src=", 1)), "{l}");
+                clusterip += 1;
+            } else if !dst.is_private() && !dst.is_link_local() && !l.starts_with("icmp") {
+                // Leaving the VPC from a pod: SNAT to the node's IP.
+                if field(l, "src=", 0).starts_with("10.244.") {
+                    assert_eq!(field(l, "dst=", 1), node_ip, "{l}");
+                    snat += 1;
+                }
+            }
+        }
+        assert!(clusterip > 100 && snat > 100, "{clusterip} {snat}");
+    }
+
+    #[test]
+    fn inventory_has_kubectl_shape_and_ip_sharing() {
+        let a = args(&[]);
+        let c = build_cluster(&a).unwrap();
+        let v = inventory_json(&c, &a);
+        assert_eq!(v["kind"], "List");
+        assert_eq!(v["apiVersion"], "v1");
+        let items = v["items"].as_array().unwrap();
+        assert_eq!(items.len(), c.pods.len() + c.nodes.len() + c.services.len());
+        assert_eq!(c.pods.len(), 400);
+        let kinds = |k: &str| items.iter().filter(|i| i["kind"] == k).count();
+        assert_eq!(kinds("Node"), 12);
+        assert_eq!(kinds("Pod"), 400);
+        let node = items.iter().find(|i| i["kind"] == "Node").unwrap();
+        assert!(node["spec"]["providerID"]
+            .as_str()
+            .unwrap()
+            .starts_with("aws:///us-east-1"));
+        assert_eq!(node["status"]["addresses"][0]["type"], "InternalIP");
+        let node_ips: HashSet<&str> = items
+            .iter()
+            .filter(|i| i["kind"] == "Node")
+            .map(|i| i["status"]["addresses"][0]["address"].as_str().unwrap())
+            .collect();
+        let pods: Vec<&Value> = items.iter().filter(|i| i["kind"] == "Pod").collect();
+        let host_net = pods.iter().filter(|p| p["spec"]["hostNetwork"] == true);
+        assert!(host_net
+            .clone()
+            .all(|p| node_ips.contains(p["status"]["podIP"].as_str().unwrap())));
+        assert!(host_net.count() >= 12);
+        let running: HashSet<&str> = pods
+            .iter()
+            .filter(|p| p["status"]["phase"] == "Running" && p["spec"]["hostNetwork"] != true)
+            .map(|p| p["status"]["podIP"].as_str().unwrap())
+            .collect();
+        let reused = pods
+            .iter()
+            .filter(|p| p["status"]["phase"] == "Succeeded")
+            .filter(|p| running.contains(p["status"]["podIP"].as_str().unwrap()))
+            .count();
+        assert!(reused > 0);
+        assert!(pods
+            .iter()
+            .any(|p| p["metadata"]["labels"]["control-plane-id"].is_string()));
+        assert!(pods
+            .iter()
+            .any(|p| p["metadata"]["labels"]["k8s-app"].is_string()));
+        let kube_dns = items
+            .iter()
+            .find(|i| i["kind"] == "Service" && i["metadata"]["name"] == "kube-dns")
+            .unwrap();
+        assert_eq!(kube_dns["spec"]["clusterIPs"][0], "172.20.0.10");
+    }
+}
