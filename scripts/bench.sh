@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# End-to-end benchmark of `kubenetmon label`, reproducible from a clean clone.
+#
+#   scripts/bench.sh [--out DIR] [--ranges DIR] [--sizes "1000000 5000000"] [--runs N]
+#                    [--hyperfine] [--keep-going]
+#
+# Builds release, generates (examples/gen.rs, seed 42, 200 nodes, 10,000 pods)
+# one single-node dump per size into DIR (default ./bench-out, gitignored),
+# then times with /usr/bin/time -v, on the same page-cached file:
+#   wc -l DUMP                                   (the floor: reading the bytes)
+#   kubenetmon label DUMP --dry-run              (parse + label, no output)
+#   kubenetmon label DUMP ... -o out.parquet
+#   kubenetmon label DUMP ... -o out.csv
+# and prints wall time (median of --runs, default 3), throughput (lines/s,
+# MB/s), peak RSS (max over runs), user and system CPU time.
+# Results also go to DIR/results.tsv. Skips (exit 0) when the ranges
+# directory is absent. Environment: BENCH_OUT, BENCH_RANGES, BENCH_SIZES,
+# BENCH_RUNS, CARGO_TARGET_DIR.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+OUT="${BENCH_OUT:-$ROOT/bench-out}"
+RANGES="${BENCH_RANGES:-$ROOT/../shared/ranges}"
+SIZES="${BENCH_SIZES:-1000000 5000000}"
+RUNS="${BENCH_RUNS:-3}"
+HYPERFINE=0
+KEEP_GOING=0
+SEED=42
+NODES=200
+PODS=10000
+
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --out) OUT="$2"; shift 2 ;;
+        --ranges) RANGES="$2"; shift 2 ;;
+        --sizes) SIZES="$2"; shift 2 ;;
+        --runs) RUNS="$2"; shift 2 ;;
+        --hyperfine) HYPERFINE=1; shift ;;
+        --keep-going) KEEP_GOING=1; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "bench.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
+    esac
+done
+
+if [ ! -d "$RANGES" ]; then
+    echo "bench.sh: ranges directory $RANGES not found; skipping the benchmark" \
+         "(give --ranges DIR or BENCH_RANGES, e.g. after \`kubenetmon ranges fetch\`)."
+    exit 0
+fi
+RANGES="$(cd "$RANGES" && pwd)"
+
+if [ ! -x /usr/bin/time ]; then
+    echo "bench.sh: /usr/bin/time missing; installing the 'time' package" >&2
+    if [ "$(id -u)" = 0 ]; then apt-get install -y -q time >/dev/null; else sudo apt-get install -y -q time >/dev/null; fi
+fi
+
+cd "$ROOT"
+echo "== building release (kubenetmon + examples/gen)"
+cargo build --release --quiet --bin kubenetmon --example gen
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+BIN="$TARGET/release/kubenetmon"
+GEN="$TARGET/release/examples/gen"
+mkdir -p "$OUT"
+OUT="$(cd "$OUT" && pwd)"
+
+echo "== machine"
+echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores;" \
+     "mem: $(free -g | awk '/Mem:/{print $2}') GiB; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "kubenetmon: $("$BIN" --version 2>/dev/null || echo '?') @ $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+
+RESULTS="$OUT/results.tsv"
+printf 'case\tlines\tbytes\twall_s\tlines_per_s\tMB_per_s\tpeak_rss_MB\tuser_s\tsys_s\n' > "$RESULTS"
+
+# time_cmd NAME LINES BYTES CMD...: runs CMD $RUNS times under /usr/bin/time -v.
+time_cmd() {
+    local name="$1" lines="$2" bytes="$3"; shift 3
+    local log="$OUT/time-$name.log" walls=() rss=0 user=0 sys=0 i
+    for i in $(seq "$RUNS"); do
+        local t0 t1
+        t0=$(date +%s%N)
+        if ! /usr/bin/time -v -o "$log" "$@" >"$OUT/stdout-$name.txt" 2>"$OUT/stderr-$name.txt"; then
+            printf '%-22s FAILED: %s\n' "$name" "$(grep -v '^\s*$' "$OUT/stderr-$name.txt" | head -1)"
+            printf '%s\t%s\t%s\tFAILED\t\t\t\t\t\n' "$name" "$lines" "$bytes" >> "$RESULTS"
+            [ "$KEEP_GOING" = 1 ] || FAILED=1
+            return 0
+        fi
+        t1=$(date +%s%N)
+        # Wall time from our own clock: /usr/bin/time rounds to 10 ms.
+        walls+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", (b-a)/1e9}')")
+        rss=$(awk -v r="$rss" -F': ' '/Maximum resident set size/{print ($2>r)?$2:r}' "$log")
+        user=$(awk -F': ' '/User time/{print $2}' "$log")
+        sys=$(awk -F': ' '/System time/{print $2}' "$log")
+    done
+    local wall
+    wall=$(printf '%s\n' "${walls[@]}" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}')
+    awk -v n="$name" -v l="$lines" -v b="$bytes" -v w="$wall" -v r="$rss" -v u="$user" -v s="$sys" 'BEGIN{
+        ww = (w > 0) ? w : 0.005;
+        printf "%-22s %8.3f s  %7.2f M lines/s  %7.1f MB/s  peak RSS %7.1f MB  (user %.2f s, sys %.2f s)\n",
+               n, w, l/ww/1e6, b/ww/1e6, r/1024, u, s;
+        printf "%s\t%d\t%d\t%.3f\t%.0f\t%.1f\t%.1f\t%.2f\t%.2f\n", n, l, b, w, l/ww, b/ww/1e6, r/1024, u, s >> "'"$RESULTS"'"
+    }'
+}
+
+FAILED=0
+for LINES in $SIZES; do
+    DIR="$OUT/c$LINES"
+    if [ -f "$DIR/manifest.json" ] && grep -q "\"lines\": $LINES," "$DIR/manifest.json" \
+        && grep -q "\"seed\": $SEED," "$DIR/manifest.json" && grep -q "\"pods\": $PODS," "$DIR/manifest.json"; then
+        NODE=$(sed -n 's/.*"node": "\(.*\)",/\1/p' "$DIR/manifest.json" | head -1)
+        echo "== reusing $DIR ($LINES lines)"
+    else
+        echo "== generating $LINES lines, $NODES nodes, $PODS pods into $DIR"
+        rm -rf "$DIR"
+        NODE=$("$GEN" --nodes $NODES --pods $PODS --lines "$LINES" --seed $SEED \
+                      --ranges "$RANGES" --out "$DIR" --single-node)
+    fi
+    DUMP="$DIR/dumps/$NODE.txt"
+    INV="$DIR/inventory.json"
+    BYTES=$(stat -c %s "$DUMP")
+    echo "== $LINES lines: $DUMP ($((BYTES / 1000000)) MB), inventory $((($(stat -c %s "$INV")) / 1000000)) MB, node $NODE"
+    cat "$DUMP" "$INV" > /dev/null   # page cache: every case reads warm
+
+    LABEL=("$BIN" label "$DUMP" --inventory "$INV" --ranges "$RANGES" --node "$NODE")
+    time_cmd "wc-l-$LINES" "$LINES" "$BYTES" wc -l "$DUMP"
+    time_cmd "dry-run-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" --dry-run --summary-json "$OUT/summary-$LINES.json"
+    time_cmd "parquet-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" -o "$OUT/out-$LINES.parquet"
+    time_cmd "csv-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" -o "$OUT/out-$LINES.csv"
+    if [ -s "$OUT/summary-$LINES.json" ]; then
+        echo "   summary: $(tr -d ' \n' < "$OUT/summary-$LINES.json" | cut -c1-400)"
+    fi
+    if [ "$HYPERFINE" = 1 ] && command -v hyperfine >/dev/null; then
+        hyperfine -N --warmup 1 --runs "$RUNS" --export-markdown "$OUT/hyperfine-$LINES.md" \
+            -n "wc -l" "wc -l $DUMP" \
+            -n parquet "${LABEL[*]} -o $OUT/out-$LINES.parquet" \
+            -n csv "${LABEL[*]} -o $OUT/out-$LINES.csv"
+    fi
+done
+echo "== results: $RESULTS"
+exit "$FAILED"
