@@ -1,0 +1,1 @@
+//! Drives the labeller over dumps (placeholder until the reader lands).
