@@ -195,14 +195,7 @@ fn flow_full(
             counters,
         }
     };
-    Flow {
-        line: 1,
-        protocol: proto,
-        orig: tuple(o, oc),
-        reply: tuple(r, rc),
-        event: None,
-        timestamp: None,
-    }
+    Flow::new(1, proto, tuple(o, oc), tuple(r, rc))
 }
 
 /// A TCP flow without NAT: the reply is the mirror of the original.
