@@ -116,9 +116,9 @@ pub fn run_dump<'a, R: BufRead>(
     input: R,
     file: &str,
     ctx: Option<&Context<'a>>,
-    mut sink: Option<&mut dyn Sink>,
+    mut sink: Option<&mut (dyn Sink + Send)>,
     opts: Options,
-    observer: &mut dyn Observer,
+    observer: &mut (dyn Observer + Send),
 ) -> Result<Summary, PipelineError> {
     let mut total = Summary::default();
     let mut reader = ChunkReader::with_chunk_bytes(input, opts.chunk_bytes);
