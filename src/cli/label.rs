@@ -522,7 +522,7 @@ fn report(
     }
     let _ = r;
     if let Some(path) = &args.summary_json {
-        let mut text = serde_json::to_string_pretty(&s.to_json())?;
+        let mut text = serde_json::to_string_pretty(s)?;
         text.push('\n');
         if is_stdio(path) {
             print!("{text}");
