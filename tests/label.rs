@@ -22,7 +22,11 @@ fn demo(rel: &str) -> String {
 }
 
 fn fixture(rel: &str) -> String {
-    root().join("testdata/label").join(rel).display().to_string()
+    root()
+        .join("testdata/label")
+        .join(rel)
+        .display()
+        .to_string()
 }
 
 fn dump_a() -> String {
@@ -181,21 +185,25 @@ fn demo_directory_gives_every_class_with_exact_rows() {
     assert_eq!(s["ignored"]["protocol"], 1);
     assert_eq!(s["ignored"]["loopback"], 1);
     assert_eq!(s["ignored"]["node_flow"], 2);
-    for k in [
-        "zero_counters",
-        "udp_ignored",
-        "ipv6",
-        "event_not_final",
-    ] {
+    for k in ["zero_counters", "udp_ignored", "ipv6", "event_not_final"] {
         assert_eq!(s["ignored"][k], 0, "{k}");
     }
-    for k in ["unknown_direction", "multiple_pods", "same_cloud_empty_region"] {
+    for k in [
+        "unknown_direction",
+        "multiple_pods",
+        "same_cloud_empty_region",
+    ] {
         assert_eq!(s["errors"][k], 0, "{k}");
     }
     assert_eq!(s["labelled"], 12);
     assert_eq!(s["rows"], 24);
     // The summary's bytes equal the sums over the rows.
-    for class in ["INTRA_VPC", "INTRA_REGION", "INTER_REGION", "PUBLIC_INTERNET"] {
+    for class in [
+        "INTRA_VPC",
+        "INTRA_REGION",
+        "INTER_REGION",
+        "PUBLIC_INTERNET",
+    ] {
         for dir in ["out", "in"] {
             let sum: u64 = rows
                 .iter()
@@ -212,11 +220,15 @@ fn demo_directory_gives_every_class_with_exact_rows() {
 #[test]
 fn output_is_the_same_at_any_thread_count() {
     let run = |threads: &str| {
-        stdout_of(
-            label()
-                .arg(demo("dumps"))
-                .args(["--timestamp", T0, "-o", "-", "-q", "--threads", threads]),
-        )
+        stdout_of(label().arg(demo("dumps")).args([
+            "--timestamp",
+            T0,
+            "-o",
+            "-",
+            "-q",
+            "--threads",
+            threads,
+        ]))
     };
     let one = run("1");
     assert_eq!(one.lines().count(), 25);
@@ -261,34 +273,46 @@ fn node_inference_refuses_a_close_call_and_names_both() {
 
 #[test]
 fn node_equals_path_names_the_node() {
-    let out = stdout_of(
-        label()
-            .arg(format!("{NODE_B}={}", dump_b()))
-            .args(["--timestamp", T0, "-o", "-", "-q"]),
-    );
+    let out = stdout_of(label().arg(format!("{NODE_B}={}", dump_b())).args([
+        "--timestamp",
+        T0,
+        "-o",
+        "-",
+        "-q",
+    ]));
     let rows = rows(&out);
     assert_eq!(rows.len(), 6);
     assert!(rows.iter().all(|r| r["localNode"] == NODE_B));
     // The ClusterIP flow seen on node b: postgres-0 is local, bytes swapped.
     let r = rows
         .iter()
-        .find(|r| r["localPod"] == "postgres-0" && r["remotePod"] == "web-7d9f8-abcde" && r["direction"] == "out")
+        .find(|r| {
+            r["localPod"] == "postgres-0"
+                && r["remotePod"] == "web-7d9f8-abcde"
+                && r["direction"] == "out"
+        })
         .unwrap();
     assert_eq!(r["bytes"], "4216");
 }
 
 #[test]
 fn the_node_option_and_the_same_node_by_name_agree() {
-    let a = stdout_of(
-        label()
-            .arg(dump_b())
-            .args(["--node", NODE_B, "--timestamp", T0, "-o", "-", "-q"]),
-    );
-    let b = stdout_of(
-        label()
-            .arg(format!("{NODE_B}={}", dump_b()))
-            .args(["--timestamp", T0, "-o", "-", "-q"]),
-    );
+    let a = stdout_of(label().arg(dump_b()).args([
+        "--node",
+        NODE_B,
+        "--timestamp",
+        T0,
+        "-o",
+        "-",
+        "-q",
+    ]));
+    let b = stdout_of(label().arg(format!("{NODE_B}={}", dump_b())).args([
+        "--timestamp",
+        T0,
+        "-o",
+        "-",
+        "-q",
+    ]));
     assert_eq!(a, b);
 }
 
@@ -358,7 +382,10 @@ fn timestamps_rfc3339_unix_and_file_time() {
         want
     );
     assert_eq!(
-        interval(&["--timestamp", T0, "--interval-seconds", "3600"], &dump_a()),
+        interval(
+            &["--timestamp", T0, "--interval-seconds", "3600"],
+            &dump_a()
+        ),
         ("2023-11-14".to_string(), "2023-11-14 22:00:00".to_string())
     );
     // Without --timestamp: the file's modification time.
@@ -391,7 +418,10 @@ fn events_use_their_own_timestamps_and_only_destroy_counts() {
             .arg(&summary),
     );
     let rows = rows(&out);
-    let times: Vec<&str> = rows.iter().map(|r| r["intervalStartTime"].as_str()).collect();
+    let times: Vec<&str> = rows
+        .iter()
+        .map(|r| r["intervalStartTime"].as_str())
+        .collect();
     // [1700000065.3] and [1700000130.0] DESTROY events.
     assert_eq!(
         times,
@@ -427,19 +457,30 @@ fn dry_run_without_inventory_only_parses() {
         .unwrap()
         .current_dir(dir.path())
         .env("XDG_CACHE_HOME", "/nonexistent-kubenetmon-test-cache")
-        .args(["label", "--dry-run", &fixture("malformed.txt"), "--summary-json"])
+        .args([
+            "label",
+            "--dry-run",
+            &fixture("malformed.txt"),
+            "--summary-json",
+        ])
         .arg(&summary)
         .assert()
         .success()
         .stdout("")
         .stderr(predicate::str::contains("16 lines, 2 flows, 12 malformed"));
     let s = read_json(&summary);
-    assert_eq!((&s["lines"], &s["flows"], &s["malformed"]), (&16.into(), &2.into(), &12.into()));
+    assert_eq!(
+        (&s["lines"], &s["flows"], &s["malformed"]),
+        (&16.into(), &2.into(), &12.into())
+    );
     assert_eq!(s["labelled"], 0);
     assert_eq!(s["rows"], 0);
     assert_eq!(s["ignored"]["protocol"], 0);
     // Nothing but the summary was written.
-    let names: Vec<_> = fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, ["s.json"]);
 }
 
@@ -477,12 +518,24 @@ fn malformed_lines_first_ten_then_all_with_verbose() {
         String::from_utf8(out).unwrap()
     };
     let quiet = run(false);
-    let shown = quiet.lines().filter(|l| l.contains("malformed.txt:")).count();
+    let shown = quiet
+        .lines()
+        .filter(|l| l.contains("malformed.txt:"))
+        .count();
     assert_eq!(shown, 10, "{quiet}");
     assert!(quiet.contains(&format!("{file}:3: ")), "{quiet}");
-    assert!(quiet.contains("2 more malformed lines not shown"), "{quiet}");
+    assert!(
+        quiet.contains("2 more malformed lines not shown"),
+        "{quiet}"
+    );
     let verbose = run(true);
-    assert_eq!(verbose.lines().filter(|l| l.contains("malformed.txt:")).count(), 12);
+    assert_eq!(
+        verbose
+            .lines()
+            .filter(|l| l.contains("malformed.txt:"))
+            .count(),
+        12
+    );
     assert!(verbose.contains(&format!("{file}:14: ")), "{verbose}");
 }
 
@@ -565,11 +618,13 @@ fn ignore_udp_and_private_cidr() {
     assert_eq!(s["ignored"]["udp_ignored"], 3);
     assert_eq!(s["labelled"], 9);
     // Treat the "internet" documentation block as part of the VPC.
-    let out = stdout_of(
-        label()
-            .arg(format!("{NODE_A}={}", dump_a()))
-            .args(["-o", "-", "-q", "--private-cidr", "203.0.113.0/24"]),
-    );
+    let out = stdout_of(label().arg(format!("{NODE_A}={}", dump_a())).args([
+        "-o",
+        "-",
+        "-q",
+        "--private-cidr",
+        "203.0.113.0/24",
+    ]));
     let r: Vec<_> = rows(&out)
         .into_iter()
         .filter(|r| r["remoteIPv4"] == "203.0.113.9")
@@ -583,11 +638,15 @@ fn ignore_udp_and_private_cidr() {
 #[test]
 fn explicit_cloud_and_region_change_the_classes() {
     // Seen from AWS eu-west-1, S3 us-east-1 is inter-region and 192.0.2.200 intra-region.
-    let out = stdout_of(
-        label()
-            .arg(format!("{NODE_A}={}", dump_a()))
-            .args(["-o", "-", "-q", "--cloud", "aws", "--region", "EU-West-1"]),
-    );
+    let out = stdout_of(label().arg(format!("{NODE_A}={}", dump_a())).args([
+        "-o",
+        "-",
+        "-q",
+        "--cloud",
+        "aws",
+        "--region",
+        "EU-West-1",
+    ]));
     let rows = rows(&out);
     let class_of = |ip: &str| {
         rows.iter()

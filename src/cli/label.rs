@@ -17,7 +17,9 @@ use kubenetmon::conntrack::Malformed;
 use kubenetmon::inventory;
 use kubenetmon::io::{is_stdio, open_input};
 use kubenetmon::label::pipeline::{count_node_votes, run_dump, NodeGuess, Observer, Options};
-use kubenetmon::label::{Context, ErrorKind, IgnoreReason, LabelError, Summary, TimeSource};
+use kubenetmon::label::{
+    Context, ErrorKind, IgnoreReason, LabelError, LabelIndex, Summary, TimeSource,
+};
 use kubenetmon::model::{ConnectionClass, RunMeta};
 use kubenetmon::output::{create_sink, Format, Sink};
 
@@ -453,6 +455,7 @@ pub fn run(args: LabelArgs) -> anyhow::Result<ExitCode> {
         local_cluster: args.cluster.clone(),
         interval_seconds: args.interval_seconds,
     };
+    let index = LabelIndex::new(&inv);
     let mut sink: Option<Box<dyn Sink + Send>> = if args.dry_run {
         None
     } else {
@@ -461,7 +464,7 @@ pub fn run(args: LabelArgs) -> anyhow::Result<ExitCode> {
     for (d, node) in dumps.iter().zip(&nodes) {
         let ctx = Context {
             node,
-            inventory: &inv,
+            index: &index,
             table: &loaded.table,
             local: &local,
             private: &private,

@@ -4,6 +4,7 @@
 //! home; [`Summary`] counts what happened to every line of a run and
 //! serialises to the §5.1 JSON contract. [`pipeline`] drives it over dumps.
 
+mod index;
 pub mod pipeline;
 pub mod remote;
 mod summary;
@@ -11,11 +12,11 @@ mod summary;
 use std::fmt;
 use std::net::IpAddr;
 
+pub use index::{LabelIndex, PodInfo, PodSlot};
 pub use remote::{classify_remote, LocalSite, PrivateNets, RemoteClass, SameCloudEmptyRegion};
 pub use summary::Summary;
 
 use crate::conntrack::{EventKind, Flow};
-use crate::inventory::{Inventory, Pod, PodPhase};
 use crate::model::{Counters, Endpoint, LabelledFlow, Protocol};
 use crate::ranges::RangeTable;
 
@@ -116,7 +117,9 @@ impl LabelError {
     }
 }
 
-/// What happened to one flow.
+/// What happened to one flow. Returned by value: boxing the large variant
+/// would allocate once per flow on the hot path.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome<'a> {
     Labelled(LabelledFlow<'a>),
@@ -148,7 +151,8 @@ impl TimeSource {
 pub struct Context<'a> {
     /// The node the dump was taken on (its `metadata.name`).
     pub node: &'a str,
-    pub inventory: &'a Inventory,
+    /// Built once per run from the inventory ([`LabelIndex::new`]).
+    pub index: &'a LabelIndex<'a>,
     pub table: &'a RangeTable,
     pub local: &'a LocalSite,
     pub private: &'a PrivateNets,
@@ -184,11 +188,15 @@ impl From<LabelError> for Skip {
 
 /// The agent-side filters and §3.1–3.3: the ignore rules, in order.
 /// Separate from labelling so node inference can apply the same filters.
-pub fn ignore_reason(flow: &Flow, inventory: &Inventory, ignore_udp: bool) -> Option<IgnoreReason> {
+pub fn ignore_reason(
+    flow: &Flow,
+    index: &LabelIndex<'_>,
+    ignore_udp: bool,
+) -> Option<IgnoreReason> {
     if matches!(flow.event, Some(EventKind::New | EventKind::Update)) {
         return Some(IgnoreReason::EventNotFinal);
     }
-    let zero = |c: Option<Counters>| c.is_none_or(|c| c.packets == 0 && c.bytes == 0);
+    let zero = |c: Option<Counters>| c.map_or(true, |c| c.packets == 0 && c.bytes == 0);
     if zero(flow.orig.counters) && zero(flow.reply.counters) {
         return Some(IgnoreReason::ZeroCounters);
     }
@@ -205,25 +213,22 @@ pub fn ignore_reason(flow: &Flow, inventory: &Inventory, ignore_udp: bool) -> Op
     if addrs.iter().any(IpAddr::is_ipv6) {
         return Some(IgnoreReason::Ipv6);
     }
-    if inventory.node_by_internal_ip(flow.orig.src).is_some()
-        || inventory.node_by_internal_ip(flow.reply.src).is_some()
-    {
+    if index.is_node_ip(flow.orig.src) || index.is_node_ip(flow.reply.src) {
         return Some(IgnoreReason::NodeFlow);
     }
     None
 }
 
 fn label_inner<'a>(flow: &Flow, ctx: &Context<'a>) -> Result<LabelledFlow<'a>, Skip> {
-    if let Some(r) = ignore_reason(flow, ctx.inventory, ctx.ignore_udp) {
+    if let Some(r) = ignore_reason(flow, ctx.index, ctx.ignore_udp) {
         return Err(r.into());
     }
-    let inv = ctx.inventory;
     // §3.4: the destination is the reply's source, i.e. after DNAT.
     let src = (flow.orig.src, flow.orig.sport.unwrap_or(0));
     let dst = (flow.reply.src, flow.reply.sport.unwrap_or(0));
-    let ps = pod_at(inv, src.0)?;
-    let pd = pod_at(inv, dst.0)?;
-    let on_n = |p: Option<&Pod>| p.is_some_and(|p| p.node_name == ctx.node);
+    let ps = pod_at(ctx.index, src.0)?;
+    let pd = pod_at(ctx.index, dst.0)?;
+    let on_n = |p: Option<PodInfo<'_>>| p.is_some_and(|p| p.node == ctx.node);
     // §3.6, rules in order.
     let local_is_src = if on_n(ps) {
         true
@@ -244,9 +249,9 @@ fn label_inner<'a>(flow: &Flow, ctx: &Context<'a>) -> Result<LabelledFlow<'a>, S
     let reply = flow.reply.counters.unwrap_or_default();
     // §3.7
     let (local, remote, out, inbound) = if local_is_src {
-        (endpoint(inv, src, ps), endpoint(inv, dst, pd), orig, reply)
+        (endpoint(src, ps), endpoint(dst, pd), orig, reply)
     } else {
-        (endpoint(inv, dst, pd), endpoint(inv, src, ps), reply, orig)
+        (endpoint(dst, pd), endpoint(src, ps), reply, orig)
     };
     // §3.9
     let rc =
@@ -265,48 +270,31 @@ fn label_inner<'a>(flow: &Flow, ctx: &Context<'a>) -> Result<LabelledFlow<'a>, S
     })
 }
 
-/// §3.5: the pod on `ip`. Several candidates: drop Succeeded/Failed ones
-/// (their IPs get reused); a single candidate is used whatever its phase.
-fn pod_at(inv: &Inventory, ip: IpAddr) -> Result<Option<&Pod>, LabelError> {
-    let mut all = inv.pods_by_ip(ip);
-    let Some(first) = all.next() else {
-        return Ok(None);
-    };
-    if all.next().is_none() {
-        return Ok(Some(first));
-    }
-    let finished = |p: &&Pod| matches!(p.phase, PodPhase::Succeeded | PodPhase::Failed);
-    let mut live = inv.pods_by_ip(ip).filter(|p| !finished(p));
-    let Some(pod) = live.next() else {
-        return Ok(None);
-    };
-    match live.count() {
-        0 => Ok(Some(pod)),
-        more => Err(LabelError::MultiplePods {
-            ip,
-            count: more + 1,
-        }),
+/// §3.5: the pod on `ip` (the choice among candidates is made in [`LabelIndex`]).
+#[inline]
+fn pod_at<'a>(index: &LabelIndex<'a>, ip: IpAddr) -> Result<Option<PodInfo<'a>>, LabelError> {
+    match index.pod(ip) {
+        None => Ok(None),
+        Some(PodSlot::One(p)) => Ok(Some(*p)),
+        Some(PodSlot::Multiple(count)) => Err(LabelError::MultiplePods { ip, count: *count }),
     }
 }
 
 /// §3.8: the attributes of one side.
-fn endpoint<'a>(
-    inv: &'a Inventory,
-    (ip, port): (IpAddr, u16),
-    pod: Option<&'a Pod>,
-) -> Endpoint<'a> {
-    let Some(pod) = pod else {
-        return Endpoint::bare(ip, port);
-    };
-    Endpoint {
-        ip,
-        port,
-        availability_zone: inv.node_by_name(&pod.node_name).map_or("", |n| n.zone()),
-        node: &pod.node_name,
-        instance_id: pod.instance_id(),
-        namespace: &pod.namespace,
-        pod: &pod.name,
-        app: pod.app(),
+#[inline]
+fn endpoint<'a>((ip, port): (IpAddr, u16), pod: Option<PodInfo<'a>>) -> Endpoint<'a> {
+    match pod {
+        None => Endpoint::bare(ip, port),
+        Some(p) => Endpoint {
+            ip,
+            port,
+            availability_zone: p.zone,
+            node: p.node,
+            instance_id: p.instance_id,
+            namespace: p.namespace,
+            pod: p.name,
+            app: p.app,
+        },
     }
 }
 

@@ -307,7 +307,7 @@ impl ErrorKind {
 mod tests {
     use super::*;
     use crate::inventory::{Node, Pod, PodPhase};
-    use crate::label::{LocalSite, PrivateNets, TimeSource};
+    use crate::label::{LabelIndex, LocalSite, PrivateNets, TimeSource};
     use crate::model::{Cloud, ConnectionClass};
     use crate::ranges::RangeTable;
     use std::sync::{Arc, Mutex};
@@ -399,6 +399,7 @@ mod tests {
 
     fn run(text: &str, threads: usize, window: usize) -> (Summary, Vec<(u64, String)>, Record) {
         let inv = inv();
+        let index = LabelIndex::new(&inv);
         let table = RangeTable::default();
         let local = LocalSite {
             cloud: Cloud::Aws,
@@ -407,7 +408,7 @@ mod tests {
         let private = PrivateNets::upstream();
         let ctx = Context {
             node: "node-a",
-            inventory: &inv,
+            index: &index,
             table: &table,
             local: &local,
             private: &private,

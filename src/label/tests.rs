@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use super::*;
 use crate::conntrack::Tuple;
-use crate::inventory::{Node, Service};
+use crate::inventory::{Inventory, Node, Pod, PodPhase, Service};
 use crate::model::{Cloud, ConnectionClass};
 use crate::ranges::Detail;
 
@@ -125,7 +125,7 @@ fn table() -> RangeTable {
 }
 
 struct Fixture {
-    inv: Inventory,
+    index: LabelIndex<'static>,
     table: RangeTable,
     local: LocalSite,
     private: PrivateNets,
@@ -133,8 +133,10 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Self {
+        // Leaked so the index can borrow it for the whole test.
+        let inv: &'static Inventory = Box::leak(Box::new(inventory()));
         Fixture {
-            inv: inventory(),
+            index: LabelIndex::new(inv),
             table: table(),
             local: LocalSite {
                 cloud: Cloud::Aws,
@@ -147,7 +149,7 @@ impl Fixture {
     fn ctx(&self) -> Context<'_> {
         Context {
             node: N,
-            inventory: &self.inv,
+            index: &self.index,
             table: &self.table,
             local: &self.local,
             private: &self.private,
