@@ -211,6 +211,11 @@ pub(crate) fn parse_xml_line(body: &[u8], line_no: u64) -> Result<Line, ParseErr
         return Err(ParseError::BadXml("missing </flow>".into()));
     }
     flow.protocol = protocol.ok_or_else(|| ParseError::BadXml("no <layer4> in the original tuple".into()))?;
+    if flow.protocol != Protocol::Tcp {
+        // libnetfilter_conntrack's XML printer names every state from the TCP
+        // table (an SCTP CLOSED comes out as SYN_SENT): only TCP's is true.
+        flow.state = None;
+    }
     let [o, r] = t;
     flow.orig = tuple(o, TupleSide::Original).ok_or(ParseError::MissingOrigTuple)?;
     flow.reply = tuple(r, TupleSide::Reply).ok_or(ParseError::MissingReplyTuple)?;
