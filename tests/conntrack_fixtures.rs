@@ -10,7 +10,9 @@ use kubenetmon::conntrack::{
 use kubenetmon::model::{Counters, Protocol};
 
 fn path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/conntrack/real").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/conntrack/real")
+        .join(name)
 }
 
 fn load(name: &str) -> ParsedChunk {
@@ -40,7 +42,9 @@ fn c(packets: u64, bytes: u64) -> Option<Counters> {
 fn find<'a>(flows: &'a [Flow], proto: Protocol, family: Family, sport: Option<u16>) -> &'a Flow {
     let hits: Vec<&Flow> = flows
         .iter()
-        .filter(|f| f.protocol == proto && f.family == family && (sport.is_none() || f.orig.sport == sport))
+        .filter(|f| {
+            f.protocol == proto && f.family == family && (sport.is_none() || f.orig.sport == sport)
+        })
         .collect();
     assert_eq!(hits.len(), 1, "{proto:?} {family:?} {sport:?}: {hits:?}");
     hits[0]
@@ -55,7 +59,11 @@ fn check_snapshot(name: &str, with_id: bool, declared_family: bool) {
     let text = std::fs::read_to_string(path(name)).unwrap();
     for flow in f {
         let line = text.lines().nth(flow.line as usize - 1).unwrap();
-        assert!(line.contains("src=") || line.contains("<src>"), "{name}:{}", flow.line);
+        assert!(
+            line.contains("src=") || line.contains("<src>"),
+            "{name}:{}",
+            flow.line
+        );
     }
     if declared_family {
         // `ipv4 2`/`ipv6 10` (or XML's protoname) matched the addresses.
@@ -64,9 +72,15 @@ fn check_snapshot(name: &str, with_id: bool, declared_family: bool) {
 
     // TCP through the ClusterIP: DNAT shows in the reply tuple.
     let t = find(f, Protocol::Tcp, Family::Ipv4, Some(40001));
-    assert_eq!((t.orig.src, t.orig.dst), (ip("10.244.1.11"), ip("10.96.0.10")));
+    assert_eq!(
+        (t.orig.src, t.orig.dst),
+        (ip("10.244.1.11"), ip("10.96.0.10"))
+    );
     assert_eq!((t.orig.sport, t.orig.dport), (Some(40001), Some(80)));
-    assert_eq!((t.reply.src, t.reply.dst), (ip("10.244.2.12"), ip("10.244.1.11")));
+    assert_eq!(
+        (t.reply.src, t.reply.dst),
+        (ip("10.244.2.12"), ip("10.244.1.11"))
+    );
     assert_eq!((t.reply.sport, t.reply.dport), (Some(8080), Some(40001)));
     assert_eq!(t.state, Some(State::TimeWait));
     assert!(t.flags.contains(Flags::ASSURED));
@@ -161,7 +175,11 @@ fn proc_nf_conntrack_full_form_ipv6() {
     let p = load("proc-nf_conntrack.txt");
     assert_eq!(p.summary, 0);
     // The kernel prints zone=0 on every line.
-    assert!(p.flows.iter().filter(|f| f.protocol != Protocol::Gre).all(|f| f.zone.is_some()));
+    assert!(p
+        .flows
+        .iter()
+        .filter(|f| f.protocol != Protocol::Gre)
+        .all(|f| f.zone.is_some()));
 }
 
 #[test]
@@ -183,11 +201,18 @@ fn accounting_off_has_no_counters() {
 
 fn check_events(name: &str, timestamps: bool, with_id: bool) {
     let p = load(name);
-    assert_eq!(p.summary, 1, "{name}: the `N flow events have been shown.` line");
+    assert_eq!(
+        p.summary, 1,
+        "{name}: the `N flow events have been shown.` line"
+    );
     let f = &p.flows;
     assert!(f.len() >= 20, "{name}");
     assert!(f.iter().all(|e| e.event.is_some()));
-    assert_eq!(f.iter().all(|e| e.timestamp.is_some()), timestamps, "{name}");
+    assert_eq!(
+        f.iter().all(|e| e.timestamp.is_some()),
+        timestamps,
+        "{name}"
+    );
     if timestamps {
         // Events come in time order and were captured in 2026.
         let ts: Vec<i64> = f.iter().map(|e| e.timestamp.unwrap()).collect();
@@ -207,7 +232,10 @@ fn check_events(name: &str, timestamps: bool, with_id: bool) {
     assert_eq!(syn.reply.src, ip("10.244.2.12"));
     assert_eq!(syn.id.is_some(), with_id);
     // `conntrack -D` of the UDP flow: a userspace DESTROY with final counters.
-    let d: Vec<&Flow> = f.iter().filter(|e| e.event == Some(EventKind::Destroy)).collect();
+    let d: Vec<&Flow> = f
+        .iter()
+        .filter(|e| e.event == Some(EventKind::Destroy))
+        .collect();
     assert_eq!(d.len(), 1, "{name}");
     assert!(d[0].flags.contains(Flags::USERSPACE));
     assert_eq!(d[0].orig.counters, c(1, 33));

@@ -84,10 +84,6 @@ pub enum ParseError {
     BadXml(String),
     #[error("line is {0} bytes long, over the {1}-byte limit")]
     LineTooLong(u64, usize),
-    /// Only from nom's generic error path; the parsers map real failures to
-    /// the specific variants above.
-    #[error("syntax error at byte {0}")]
-    Syntax(usize),
 }
 
 /// Lossy, bounded text of an offending token for an error message.

@@ -184,19 +184,18 @@ impl<R: BufRead> ChunkReader<R> {
             overlong,
         }))
     }
-
 }
 
 /// Removes the partial line from `data` and returns its first bytes.
 fn take_head(data: &mut Vec<u8>, partial: usize, more: &[u8]) -> Vec<u8> {
-        let start = data.len() - partial;
-        let mut head: Vec<u8> = data[start..].iter().take(TEXT_PREVIEW).copied().collect();
-        if head.len() < TEXT_PREVIEW {
-            let want = TEXT_PREVIEW - head.len();
-            head.extend_from_slice(&more[..more.len().min(want)]);
-        }
-        data.truncate(start);
-        head
+    let start = data.len() - partial;
+    let mut head: Vec<u8> = data[start..].iter().take(TEXT_PREVIEW).copied().collect();
+    if head.len() < TEXT_PREVIEW {
+        let want = TEXT_PREVIEW - head.len();
+        head.extend_from_slice(&more[..more.len().min(want)]);
+    }
+    data.truncate(start);
+    head
 }
 
 impl<R: BufRead> ChunkReader<R> {

@@ -126,7 +126,11 @@ fn tuple(out: &mut String, p: Protocol, t: &Tuple, full: bool) {
             );
         }
         Protocol::Icmp | Protocol::Icmpv6 => {
-            let ty = if Family::of(&t.src) == Family::Ipv4 { 8 } else { 128 };
+            let ty = if Family::of(&t.src) == Family::Ipv4 {
+                8
+            } else {
+                128
+            };
             let _ = write!(out, "type={ty} code=0 id={} ", t.sport.unwrap_or(1));
         }
         Protocol::Gre => out.push_str("srckey=0x0 dstkey=0x0 "),

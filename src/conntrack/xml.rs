@@ -25,7 +25,9 @@ enum Item<'a> {
 }
 
 fn item(i: &[u8]) -> Res<'_, Item<'_>> {
-    if let Ok((rest, inner)) = delimited(tag::<_, _, ParseError>("<"), take_until(">"), tag(">")).parse(i) {
+    if let Ok((rest, inner)) =
+        delimited(tag::<_, _, ParseError>("<"), take_until(">"), tag(">")).parse(i)
+    {
         let inner: &[u8] = inner;
         if inner.starts_with(b"/") {
             return Ok((rest, Item::Close));
@@ -111,12 +113,7 @@ pub(crate) fn parse_xml_line(body: &[u8], line_no: u64) -> Result<Line, ParseErr
     let mut t = [T::default(), T::default()];
     let mut protocol: Option<Protocol> = None;
     let mut family: Option<Family> = None;
-    let mut flow = Flow::new(
-        line_no,
-        Protocol::Other(0),
-        placeholder(),
-        placeholder(),
-    );
+    let mut flow = Flow::new(line_no, Protocol::Other(0), placeholder(), placeholder());
     let mut closed = false;
     while !i.is_empty() {
         let (rest, it) = item(i).map_err(|e| match e {
@@ -153,11 +150,11 @@ pub(crate) fn parse_xml_line(body: &[u8], line_no: u64) -> Result<Line, ParseErr
                         }
                     }
                     b"layer4" if dir == Dir::Orig => {
-                        let n = attr(attrs, "protonum").ok_or_else(|| {
-                            ParseError::BadXml("layer4 without protonum".into())
-                        })?;
+                        let n = attr(attrs, "protonum")
+                            .ok_or_else(|| ParseError::BadXml("layer4 without protonum".into()))?;
                         let n = parse_u64(n, "protonum")?;
-                        let n = u8::try_from(n).map_err(|_| ParseError::ProtocolNumberOutOfRange(n))?;
+                        let n =
+                            u8::try_from(n).map_err(|_| ParseError::ProtocolNumberOutOfRange(n))?;
                         protocol = Some(Protocol::from_number(n));
                     }
                     _ => {}
@@ -195,7 +192,8 @@ pub(crate) fn parse_xml_line(body: &[u8], line_no: u64) -> Result<Line, ParseErr
                     (None, b"zone") => flow.zone = Some(num(v, "zone")?),
                     (None, b"state") => {
                         flow.state = Some(
-                            State::from_bytes(v).ok_or_else(|| ParseError::UnknownState(snippet(v)))?,
+                            State::from_bytes(v)
+                                .ok_or_else(|| ParseError::UnknownState(snippet(v)))?,
                         )
                     }
                     (None, b"timeout") => flow.timeout = Some(num(v, "timeout")?),
@@ -210,7 +208,8 @@ pub(crate) fn parse_xml_line(body: &[u8], line_no: u64) -> Result<Line, ParseErr
     if !closed {
         return Err(ParseError::BadXml("missing </flow>".into()));
     }
-    flow.protocol = protocol.ok_or_else(|| ParseError::BadXml("no <layer4> in the original tuple".into()))?;
+    flow.protocol =
+        protocol.ok_or_else(|| ParseError::BadXml("no <layer4> in the original tuple".into()))?;
     if flow.protocol != Protocol::Tcp {
         // libnetfilter_conntrack's XML printer names every state from the TCP
         // table (an SCTP CLOSED comes out as SYN_SENT): only TCP's is true.
@@ -220,7 +219,10 @@ pub(crate) fn parse_xml_line(body: &[u8], line_no: u64) -> Result<Line, ParseErr
     flow.orig = tuple(o, TupleSide::Original).ok_or(ParseError::MissingOrigTuple)?;
     flow.reply = tuple(r, TupleSide::Reply).ok_or(ParseError::MissingReplyTuple)?;
     let f = Family::of(&flow.orig.src);
-    for (side, tu) in [(TupleSide::Original, &flow.orig), (TupleSide::Reply, &flow.reply)] {
+    for (side, tu) in [
+        (TupleSide::Original, &flow.orig),
+        (TupleSide::Reply, &flow.reply),
+    ] {
         if Family::of(&tu.src) != f || Family::of(&tu.dst) != f {
             return Err(ParseError::MixedFamilies { side });
         }
