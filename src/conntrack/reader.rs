@@ -65,6 +65,8 @@ pub struct ChunkReader<R: BufRead> {
     max_line: usize,
     next_line: u64,
     done: bool,
+    /// Start of a line that did not fit in the previous chunk.
+    carry: Vec<u8>,
 }
 
 impl<R: BufRead> ChunkReader<R> {
@@ -84,6 +86,7 @@ impl<R: BufRead> ChunkReader<R> {
             max_line: max_line.max(1),
             next_line: 1,
             done: false,
+            carry: Vec::new(),
         }
     }
 
@@ -92,9 +95,9 @@ impl<R: BufRead> ChunkReader<R> {
             return Ok(None);
         }
         let first_line = self.next_line;
-        let mut data: Vec<u8> = Vec::new();
+        let mut data: Vec<u8> = std::mem::take(&mut self.carry);
         // Bytes of the current, unfinished line at the end of `data`.
-        let mut partial = 0usize;
+        let mut partial = data.len();
         let mut overlong = None;
         loop {
             let chunk_bytes = self.chunk_bytes;
@@ -132,7 +135,15 @@ impl<R: BufRead> ChunkReader<R> {
             }
             // Inside a line (or the buffer holds only part of one): append up
             // to its newline, watching the limit.
-            match memchr(b'\n', buf) {
+            let nl = memchr(b'\n', buf);
+            let whole = data.len() - partial;
+            if whole > 0 && data.len() + nl.map_or(buf.len(), |p| p + 1) > chunk_bytes {
+                // This line would overfill a chunk that already has lines:
+                // it starts the next chunk.
+                self.carry = data.split_off(whole);
+                break;
+            }
+            match nl {
                 Some(p) => {
                     if partial + p > max_line {
                         let head = take_head(&mut data, partial, &buf[..p]);
@@ -175,7 +186,7 @@ impl<R: BufRead> ChunkReader<R> {
                 }
             }
         }
-        if data.is_empty() && overlong.is_none() {
+        if data.is_empty() && overlong.is_none() && self.carry.is_empty() {
             return Ok(None);
         }
         Ok(Some(Chunk {
@@ -309,4 +320,140 @@ pub fn parse_chunk(chunk: &Chunk) -> ParsedChunk {
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufReader, Cursor, Read};
+
+    const LINE: &str = "udp      17 27 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2 packets=1 bytes=33 src=10.0.0.2 dst=10.0.0.1 sport=2 dport=1 packets=1 bytes=33 mark=0 use=1";
+
+    fn chunks(input: &[u8], chunk: usize, max_line: usize, buf: usize) -> Vec<Chunk> {
+        let r = BufReader::with_capacity(buf, Cursor::new(input.to_vec()));
+        ChunkReader::with_limits(r, chunk, max_line)
+            .map(|c| c.unwrap())
+            .collect()
+    }
+
+    fn parse_all(cs: &[Chunk]) -> ParsedChunk {
+        let mut all = ParsedChunk::default();
+        for c in cs {
+            let p = parse_chunk(c);
+            all.lines += p.lines;
+            all.blank += p.blank;
+            all.summary += p.summary;
+            all.flows.extend(p.flows);
+            all.malformed.extend(p.malformed);
+        }
+        all
+    }
+
+    #[test]
+    fn chunks_hold_whole_lines_and_number_them() {
+        let input: String = (0..100).map(|_| format!("{LINE}\n")).collect();
+        for (chunk, buf) in [(1 << 20, 8192), (500, 64), (1, 7), (LINE.len() + 1, 4096)] {
+            let cs = chunks(input.as_bytes(), chunk, MAX_LINE_BYTES, buf);
+            for c in &cs {
+                assert!(c.data.ends_with(b"\n"));
+                assert!(c.data.len() <= chunk.max(LINE.len() + 1));
+            }
+            let p = parse_all(&cs);
+            assert_eq!(p.lines, 100, "chunk {chunk}");
+            let lines: Vec<u64> = p.flows.iter().map(|f| f.line).collect();
+            assert_eq!(lines, (1..=100).collect::<Vec<_>>(), "chunk {chunk} buf {buf}");
+        }
+    }
+
+    #[test]
+    fn last_line_without_newline_and_crlf() {
+        let input = format!("{LINE}\r\n\r\n{LINE}");
+        let p = parse_all(&chunks(input.as_bytes(), 1 << 20, MAX_LINE_BYTES, 16));
+        assert_eq!((p.lines, p.blank, p.flows.len()), (3, 1, 2));
+        assert_eq!(p.flows[1].line, 3);
+        assert!(p.malformed.is_empty());
+    }
+
+    #[test]
+    fn empty_input_has_no_chunks() {
+        assert!(chunks(b"", 100, 100, 16).is_empty());
+        let p = parse_all(&chunks(b"\n\n", 100, 100, 16));
+        assert_eq!((p.lines, p.blank), (2, 2));
+    }
+
+    #[test]
+    fn overlong_line_is_skipped_and_reported() {
+        let long = format!("tcp 6 1 {}", "x".repeat(5000));
+        let input = format!("{LINE}\n{long}\n{LINE}\n{long}");
+        for buf in [64, 4096, 1 << 16] {
+            let cs = chunks(input.as_bytes(), 300, 1000, buf);
+            // Nothing near the long line's size is ever held.
+            assert!(cs.iter().all(|c| c.data.len() <= 1001), "buf {buf}");
+            let p = parse_all(&cs);
+            assert_eq!(p.lines, 4, "buf {buf}");
+            assert_eq!(p.flows.iter().map(|f| f.line).collect::<Vec<_>>(), vec![1, 3]);
+            assert_eq!(p.malformed.len(), 2);
+            assert_eq!(p.malformed[0].line, 2);
+            assert_eq!(p.malformed[0].reason, ParseError::LineTooLong(long.len() as u64, 1000));
+            assert!(p.malformed[0].text.starts_with("tcp 6 1 xxx"));
+            assert!(p.malformed[0].text.chars().count() <= 201);
+            assert_eq!(p.malformed[1].line, 4);
+            assert_eq!(
+                p.malformed[0].reason.to_string(),
+                format!("line is {} bytes long, over the 1000-byte limit", long.len())
+            );
+        }
+    }
+
+    #[test]
+    fn line_longer_than_chunk_but_under_limit_parses() {
+        let input = format!("{LINE}\n{LINE}\n");
+        let p = parse_all(&chunks(input.as_bytes(), 10, MAX_LINE_BYTES, 32));
+        assert_eq!(p.flows.len(), 2);
+    }
+
+    #[test]
+    fn malformed_lines_keep_number_reason_and_text() {
+        let mut input = format!("{LINE}\nbogus line here\n{LINE}\n").into_bytes();
+        input.extend_from_slice(b"tcp 6 1 src=\xff\xfe\n");
+        let p = parse_all(&chunks(&input, 1 << 20, MAX_LINE_BYTES, 8192));
+        assert_eq!(p.flows.len(), 2);
+        assert_eq!(p.malformed.len(), 2);
+        assert_eq!(p.malformed[0].line, 2);
+        assert_eq!(p.malformed[0].reason, ParseError::UnknownProtocolName("bogus".into()));
+        assert!(p.malformed[0].text.starts_with("bogus line"));
+        assert_eq!(p.malformed[1].line, 4);
+        assert!(p.malformed[1].text.contains('\u{fffd}'));
+        assert!(p.malformed[1].to_string().starts_with("line 4: bad address"));
+    }
+
+    #[test]
+    fn summary_lines_are_counted_apart() {
+        let input = format!("conntrack v1.4.7 (conntrack-tools): 1 flow entries have been shown.\n{LINE}\n");
+        let p = parse_all(&chunks(input.as_bytes(), 1 << 20, MAX_LINE_BYTES, 8192));
+        assert_eq!((p.lines, p.summary, p.flows.len()), (2, 1, 1));
+        assert_eq!(p.flows[0].line, 2);
+    }
+
+    /// A reader that fails after some bytes.
+    struct Failing(usize);
+    impl Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0 == 0 {
+                return Err(io::Error::other("disk on fire"));
+            }
+            let n = buf.len().min(self.0);
+            buf[..n].fill(b'\n');
+            self.0 -= n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn read_errors_surface_once() {
+        let mut it = ChunkReader::with_chunk_bytes(BufReader::with_capacity(8, Failing(20)), 1000);
+        let first = it.next().unwrap();
+        assert!(first.is_err());
+        assert!(it.next().is_none());
+    }
 }
