@@ -361,7 +361,11 @@ mod tests {
             let p = parse_all(&cs);
             assert_eq!(p.lines, 100, "chunk {chunk}");
             let lines: Vec<u64> = p.flows.iter().map(|f| f.line).collect();
-            assert_eq!(lines, (1..=100).collect::<Vec<_>>(), "chunk {chunk} buf {buf}");
+            assert_eq!(
+                lines,
+                (1..=100).collect::<Vec<_>>(),
+                "chunk {chunk} buf {buf}"
+            );
         }
     }
 
@@ -391,16 +395,25 @@ mod tests {
             assert!(cs.iter().all(|c| c.data.len() <= 1001), "buf {buf}");
             let p = parse_all(&cs);
             assert_eq!(p.lines, 4, "buf {buf}");
-            assert_eq!(p.flows.iter().map(|f| f.line).collect::<Vec<_>>(), vec![1, 3]);
+            assert_eq!(
+                p.flows.iter().map(|f| f.line).collect::<Vec<_>>(),
+                vec![1, 3]
+            );
             assert_eq!(p.malformed.len(), 2);
             assert_eq!(p.malformed[0].line, 2);
-            assert_eq!(p.malformed[0].reason, ParseError::LineTooLong(long.len() as u64, 1000));
+            assert_eq!(
+                p.malformed[0].reason,
+                ParseError::LineTooLong(long.len() as u64, 1000)
+            );
             assert!(p.malformed[0].text.starts_with("tcp 6 1 xxx"));
             assert!(p.malformed[0].text.chars().count() <= 201);
             assert_eq!(p.malformed[1].line, 4);
             assert_eq!(
                 p.malformed[0].reason.to_string(),
-                format!("line is {} bytes long, over the 1000-byte limit", long.len())
+                format!(
+                    "line is {} bytes long, over the 1000-byte limit",
+                    long.len()
+                )
             );
         }
     }
@@ -420,16 +433,23 @@ mod tests {
         assert_eq!(p.flows.len(), 2);
         assert_eq!(p.malformed.len(), 2);
         assert_eq!(p.malformed[0].line, 2);
-        assert_eq!(p.malformed[0].reason, ParseError::UnknownProtocolName("bogus".into()));
+        assert_eq!(
+            p.malformed[0].reason,
+            ParseError::UnknownProtocolName("bogus".into())
+        );
         assert!(p.malformed[0].text.starts_with("bogus line"));
         assert_eq!(p.malformed[1].line, 4);
         assert!(p.malformed[1].text.contains('\u{fffd}'));
-        assert!(p.malformed[1].to_string().starts_with("line 4: bad address"));
+        assert!(p.malformed[1]
+            .to_string()
+            .starts_with("line 4: bad address"));
     }
 
     #[test]
     fn summary_lines_are_counted_apart() {
-        let input = format!("conntrack v1.4.7 (conntrack-tools): 1 flow entries have been shown.\n{LINE}\n");
+        let input = format!(
+            "conntrack v1.4.7 (conntrack-tools): 1 flow entries have been shown.\n{LINE}\n"
+        );
         let p = parse_all(&chunks(input.as_bytes(), 1 << 20, MAX_LINE_BYTES, 8192));
         assert_eq!((p.lines, p.summary, p.flows.len()), (2, 1, 1));
         assert_eq!(p.flows[0].line, 2);
