@@ -48,10 +48,14 @@ fn bench(c: &mut Criterion) {
     });
 
     let pre = chunks(&data);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
     g.bench_function("parse_chunk/rayon 2 threads", |b| {
         b.iter(|| {
-            let flows: usize = pool.install(|| pre.par_iter().map(|c| parse_chunk(c).flows.len()).sum());
+            let flows: usize =
+                pool.install(|| pre.par_iter().map(|c| parse_chunk(c).flows.len()).sum());
             assert_eq!(flows, LINES);
             black_box(flows)
         })
@@ -61,7 +65,8 @@ fn bench(c: &mut Criterion) {
             .map(|c| c.unwrap())
             .collect();
         b.iter(|| {
-            let flows: usize = pool.install(|| small.par_iter().map(|c| parse_chunk(c).flows.len()).sum());
+            let flows: usize =
+                pool.install(|| small.par_iter().map(|c| parse_chunk(c).flows.len()).sum());
             black_box(flows)
         })
     });

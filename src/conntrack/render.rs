@@ -177,7 +177,12 @@ pub fn synthetic_dump(lines: usize, seed: u64) -> Vec<u8> {
             let s = rnd();
             let op = 1 + s % 5000;
             let rp = 1 + (s >> 16) % 5000;
-            (op, op * (60 + (s >> 32) % 1400), rp, rp * (60 + (s >> 40) % 1400))
+            (
+                op,
+                op * (60 + (s >> 32) % 1400),
+                rp,
+                rp * (60 + (s >> 40) % 1400),
+            )
         };
         let orig = Tuple {
             src: IpAddr::V4(pod),
@@ -201,9 +206,17 @@ pub fn synthetic_dump(lines: usize, seed: u64) -> Vec<u8> {
         };
         let proto = if tcp { Protocol::Tcp } else { Protocol::Udp };
         let mut f = Flow::new(i as u64 + 1, proto, orig, reply);
-        f.timeout = Some(if tcp { 431_999 - (r % 1000) as u32 } else { (r % 180) as u32 });
+        f.timeout = Some(if tcp {
+            431_999 - (r % 1000) as u32
+        } else {
+            (r % 180) as u32
+        });
         if tcp {
-            f.state = Some(if r % 5 == 0 { State::TimeWait } else { State::Established });
+            f.state = Some(if r % 5 == 0 {
+                State::TimeWait
+            } else {
+                State::Established
+            });
         }
         f.flags = Flags::ASSURED;
         f.mark = Some(0);
