@@ -116,7 +116,10 @@ fn cpu_time_report() {
         return;
     };
     let pre = chunks(&data);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
     let c0 = process_cpu_ns().unwrap_or(0);
     let w0 = std::time::Instant::now();
     for _ in 0..rounds {

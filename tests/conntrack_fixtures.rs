@@ -39,7 +39,7 @@ fn c(packets: u64, bytes: u64) -> Option<Counters> {
     Some(Counters { packets, bytes })
 }
 
-fn find<'a>(flows: &'a [Flow], proto: Protocol, family: Family, sport: Option<u16>) -> &'a Flow {
+fn find(flows: &[Flow], proto: Protocol, family: Family, sport: Option<u16>) -> &Flow {
     let hits: Vec<&Flow> = flows
         .iter()
         .filter(|f| {

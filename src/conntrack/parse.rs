@@ -108,6 +108,8 @@ pub fn parse_line(line: &[u8], line_no: u64) -> Result<Option<Flow>, ParseError>
 }
 
 /// What a line turned out to be (so chunk parsing can count the kinds).
+// Boxing the flow would cost an allocation per line on the hot path.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Line {
     Flow(Flow),
     Blank,
