@@ -318,7 +318,7 @@ fn parse_flow(body: &[u8], line_no: u64) -> Result<Flow, ParseError> {
             match phase {
                 Phase::Preamble => {
                     if tok.starts_with(b"src=") {
-                        start_tuple(&mut tuples[0], tok, &mut cur, TupleSide::Original)?;
+                        start_tuple(&mut tuples[0], &tok[4..], &mut cur, TupleSide::Original)?;
                         phase = Phase::Fields(TupleSide::Original);
                     } else if tok[0].is_ascii_digit()
                         && flow.timeout.is_none()
@@ -380,7 +380,7 @@ fn parse_flow(body: &[u8], line_no: u64) -> Result<Flow, ParseError> {
                             if side == TupleSide::Reply {
                                 return Err(ParseError::ExtraTuple);
                             }
-                            start_tuple(&mut tuples[1], tok, &mut cur, TupleSide::Reply)?;
+                            start_tuple(&mut tuples[1], val, &mut cur, TupleSide::Reply)?;
                             phase = Phase::Fields(TupleSide::Reply);
                         }
                         _ if side == TupleSide::Original => {
@@ -507,14 +507,14 @@ fn same_family(t: &Tuple, side: TupleSide) -> Result<Family, ParseError> {
     Ok(f)
 }
 
-/// `src=ADDR` (already in hand) then `dst=ADDR`.
+/// `src=ADDR` (its value already in hand) then `dst=ADDR`.
 fn start_tuple(
     t: &mut TupleBuf,
-    src_tok: &[u8],
+    src: &[u8],
     cur: &mut Cursor<'_>,
     side: TupleSide,
 ) -> Result<(), ParseError> {
-    t.src = Some(parse_ip(&src_tok[4..], "src")?);
+    t.src = Some(parse_ip(src, "src")?);
     match cur.next() {
         Some(tok) if tok.starts_with(b"dst=") => {
             t.dst = Some(parse_ip(&tok[4..], "dst")?);
@@ -1255,6 +1255,18 @@ mod tests {
         assert_eq!(
             e("icmp 1 1 src=10.0.0.1 dst=10.0.0.2 type=8 code=0 id=1 sport=5 src=10.0.0.2 dst=10.0.0.1 type=0 code=0 id=1"),
             ParseError::UnexpectedToken("sport=5".into())
+        );
+    }
+
+    #[test]
+    fn bare_src_key_is_a_bad_address_not_a_panic() {
+        // Found by proptest: `src` without `=` where the reply tuple starts.
+        assert_eq!(
+            e("udp 17 1 src=10.0.0.1 dst=10.0.0.2 sport=1 dport=2 src dst=10.0.0.1"),
+            ParseError::BadAddress {
+                key: "src",
+                value: String::new()
+            }
         );
     }
 
