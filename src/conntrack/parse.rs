@@ -641,6 +641,18 @@ pub(crate) fn parse_u64(v: &[u8], key: &'static str) -> Result<u64, ParseError> 
     if v.is_empty() || v.len() > 20 {
         return Err(bad());
     }
+    if v.len() <= 19 {
+        // At most 19 digits cannot overflow a u64: no checks per digit.
+        let mut n: u64 = 0;
+        for &c in v {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                return Err(bad());
+            }
+            n = n * 10 + u64::from(d);
+        }
+        return Ok(n);
+    }
     let mut n: u64 = 0;
     for &c in v {
         let d = c.wrapping_sub(b'0');
@@ -1009,6 +1021,18 @@ mod tests {
             let want = v.iter().position(|&c| is_ws(c)).unwrap();
             assert_eq!(find_blank(&v), want, "{b}");
         }
+    }
+
+    #[test]
+    fn u64_parsing_edges() {
+        assert_eq!(parse_u64(b"0", "k"), Ok(0));
+        assert_eq!(parse_u64(b"9999999999999999999", "k"), Ok(9_999_999_999_999_999_999));
+        assert_eq!(parse_u64(b"18446744073709551615", "k"), Ok(u64::MAX));
+        assert!(parse_u64(b"18446744073709551616", "k").is_err());
+        assert!(parse_u64(b"99999999999999999999", "k").is_err());
+        assert!(parse_u64(b"123456789012345678901", "k").is_err());
+        assert!(parse_u64(b"", "k").is_err());
+        assert!(parse_u64(b"1x", "k").is_err());
     }
 
     #[test]
