@@ -1,10 +1,9 @@
 //! SPEC §2's precedence: how entries for the same exact prefix replace one
 //! another as the files are applied in order.
 
-use std::collections::HashMap;
-
 use ipnet::IpNet;
 
+use super::fxhash::FxHashMap;
 use super::{Detail, Provider, ProviderFile};
 use crate::model::{normalize, Cloud};
 
@@ -19,9 +18,9 @@ struct Interned {
 
 struct Merger {
     details: Vec<Detail>,
-    by_detail: HashMap<Detail, u32>,
+    by_detail: FxHashMap<Detail, u32>,
     /// Prefix → slot in `entries`, so output order is first-seen order.
-    slots: HashMap<IpNet, u32>,
+    slots: FxHashMap<IpNet, u32>,
     entries: Vec<(IpNet, u32)>,
 }
 
@@ -75,18 +74,24 @@ pub(super) fn merge(files: &[ProviderFile]) -> (Vec<Detail>, Vec<(IpNet, u32)>) 
     let total: usize = files.iter().map(|f| f.prefixes.len()).sum();
     let mut m = Merger {
         details: Vec::new(),
-        by_detail: HashMap::new(),
-        slots: HashMap::with_capacity(total),
+        by_detail: FxHashMap::default(),
+        slots: FxHashMap::with_capacity_and_hasher(total, Default::default()),
         entries: Vec::with_capacity(total),
     };
     for file in files {
         // Prefixes of one tag / service share their names: normalise each
         // distinct raw triple once.
-        let mut memo: HashMap<(&str, &str, &str), Interned> = HashMap::new();
+        // Consecutive prefixes usually share them (one Azure tag's list).
+        let mut memo: FxHashMap<(&str, &str, &str), Interned> = FxHashMap::default();
+        let mut last: Option<((&str, &str, &str), Interned)> = None;
         for p in &file.prefixes {
             let key = (p.service.as_str(), p.region.as_str(), p.tag.as_str());
-            let it = match memo.get(&key) {
-                Some(it) => *it,
+            let cached = match last {
+                Some((k, it)) if k == key => Some(it),
+                _ => memo.get(&key).copied(),
+            };
+            let it = match cached {
+                Some(it) => it,
                 None => {
                     let (detail, has_system_service) = detail_of(file.provider, p);
                     let it = Interned {
@@ -97,6 +102,7 @@ pub(super) fn merge(files: &[ProviderFile]) -> (Vec<Detail>, Vec<(IpNet, u32)>) 
                     it
                 }
             };
+            last = Some((key, it));
             match m.slots.get(&p.net) {
                 Some(&slot) => {
                     let stored_id = m.entries[slot as usize].1;

@@ -5,11 +5,12 @@
 //! and the compiled table answers [`RangeTable::lookup`] for IPv4 and IPv6.
 
 mod files;
+mod fxhash;
 mod load;
 mod lpm;
 mod merge;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
@@ -17,6 +18,7 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use thiserror::Error;
 
 use crate::model::{normalize, Cloud};
+use fxhash::FxHashMap;
 
 pub use files::{parse_provider, read_provider_file, Provider, ProviderFile, RawPrefix};
 pub use load::{load, regional_provider, LoadedFile, LoadedRanges, RangeSources};
@@ -110,9 +112,10 @@ impl RangeTable {
     /// Builds a table from already-merged entries (one per exact prefix;
     /// the last entry for a prefix wins). Host bits are cleared.
     pub fn from_entries(entries: Vec<(IpNet, Detail)>) -> Self {
-        let mut interner: HashMap<Detail, u32> = HashMap::new();
+        let mut interner: FxHashMap<Detail, u32> = FxHashMap::default();
         let mut details = Vec::new();
-        let mut slots: HashMap<IpNet, u32> = HashMap::with_capacity(entries.len());
+        let mut slots: FxHashMap<IpNet, u32> =
+            FxHashMap::with_capacity_and_hasher(entries.len(), Default::default());
         let mut merged: Vec<(IpNet, u32)> = Vec::with_capacity(entries.len());
         for (net, d) in entries {
             let id = *interner.entry(d).or_insert_with_key(|d| {
