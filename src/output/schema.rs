@@ -519,5 +519,14 @@ mod tests {
             doc.contains(&format!("```sql\n{ddl}```")),
             "docs/schema.md must contain, in a ```sql block, exactly:\n{ddl}"
         );
+        // and its column table lists every column, in order, with its type
+        let mut rest = doc.as_str();
+        for c in COLUMNS {
+            let cell = format!("| `{}` | `{}` |", c.name, c.clickhouse_type);
+            let at = rest
+                .find(&cell)
+                .unwrap_or_else(|| panic!("docs/schema.md: no row {cell} after the previous one"));
+            rest = &rest[at + cell.len()..];
+        }
     }
 }
