@@ -40,6 +40,8 @@ pub struct FileSummary {
     /// RFC 3339; from the sidecar when it describes this very file, else the mtime.
     pub fetched_at: Option<String>,
     pub age_seconds: Option<i64>,
+    /// Where `fetched_at` came from: `sidecar` or `mtime`.
+    pub age_from: &'static str,
     pub stale: bool,
     pub version: String,
     pub created: String,
@@ -97,7 +99,7 @@ fn inspect_file(provider: Provider, path: &Path, now: DateTime<Utc>) -> EntrySta
         ),
         Ok(None) => (
             None,
-            Some("no sidecar (not written by ranges fetch)".to_string()),
+            Some("no sidecar; not written by ranges fetch".to_string()),
         ),
         Err(e) => (None, Some(format!("unreadable sidecar: {e}"))),
     };
@@ -106,6 +108,11 @@ fn inspect_file(provider: Provider, path: &Path, now: DateTime<Utc>) -> EntrySta
         .filter(|_| meta_problem.is_none())
         .and_then(|m| DateTime::parse_from_rfc3339(&m.fetched_at).ok())
         .map(|d| d.with_timezone(&Utc));
+    let age_from = if from_meta.is_some() {
+        "sidecar"
+    } else {
+        "mtime"
+    };
     let fetched_at = from_meta.or_else(|| {
         std::fs::metadata(path)
             .and_then(|m| m.modified())
@@ -119,6 +126,7 @@ fn inspect_file(provider: Provider, path: &Path, now: DateTime<Utc>) -> EntrySta
         sha256,
         fetched_at,
         age_seconds,
+        age_from,
         stale: age_seconds.is_some_and(|a| a > STALE_AFTER_DAYS * 86_400),
         version: parsed.version.clone(),
         created: parsed.created.clone(),
