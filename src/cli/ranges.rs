@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use kubenetmon::fetch::{
-    self, CacheEntry, EntryState, FetchOptions, Limits, NoProgress, Progress, Urls,
+    self, CacheEntry, EntryState, FetchError, FetchOptions, Limits, NoProgress, Progress, Urls,
     STALE_AFTER_DAYS,
 };
 use kubenetmon::ranges::{default_cache_dir, Provider};
@@ -198,7 +198,7 @@ fn run_fetch(args: FetchArgs) -> anyhow::Result<ExitCode> {
     let make = |p: Provider| -> Box<dyn Progress + Send> {
         match &multi {
             Some(m) => {
-                let bar = m.add(ProgressBar::new(0).with_style(style.clone()));
+                let bar = m.add(ProgressBar::no_length().with_style(style.clone()));
                 bar.set_prefix(p.name());
                 bars.lock().unwrap().push(bar.clone());
                 Box::new(Bar(bar))
@@ -246,7 +246,9 @@ fn run_fetch(args: FetchArgs) -> anyhow::Result<ExitCode> {
             }
             Err(e) => {
                 failed += 1;
-                let kept = if r.kept_previous {
+                let kept = if matches!(e, FetchError::Sidecar(_)) {
+                    "the new file is in place".to_string()
+                } else if r.kept_previous {
                     format!("kept the previous {}", r.path.display())
                 } else {
                     format!("no {} cached", r.path.display())

@@ -123,7 +123,7 @@ pub enum FetchError {
     TooLarge { url: String, limit: u64 },
     #[error("downloaded file rejected: {0}")]
     Invalid(#[from] RangesError),
-    #[error("{url}: downloaded file holds no prefixes")]
+    #[error("{url}: downloaded file holds no prefixes (is it this provider's file?)")]
     Empty { url: String },
     #[error("no Azure file found for {newest} back to {oldest}, nor the fallback {fallback} (all HTTP 404)")]
     AzureNotFound {
@@ -133,6 +133,9 @@ pub enum FetchError {
     },
     #[error(transparent)]
     Write(#[from] IoError),
+    /// The new file is in place; only its sidecar could not be written.
+    #[error("saved the new file but not its sidecar: {0}")]
+    Sidecar(IoError),
     #[error("{path}: cannot create the ranges directory: {source}")]
     Dir {
         path: PathBuf,
@@ -278,7 +281,8 @@ fn fetch_one(
         download_checked(client, opts, provider, progress).and_then(|v| save(&path, provider, v));
     Report {
         provider,
-        kept_previous: result.is_err() && path.is_file(),
+        kept_previous: matches!(&result, Err(e) if !matches!(e, FetchError::Sidecar(_)))
+            && path.is_file(),
         path,
         result,
     }
@@ -395,7 +399,7 @@ fn save(path: &Path, provider: Provider, v: Valid) -> Result<Fetched, FetchError
     write_atomic(path, &bytes)?;
     let mut json = serde_json::to_vec_pretty(&meta).expect("Meta serialises");
     json.push(b'\n');
-    write_atomic(&meta_path(path), &json)?;
+    write_atomic(&meta_path(path), &json).map_err(FetchError::Sidecar)?;
     Ok(Fetched {
         path: path.to_path_buf(),
         meta,

@@ -479,3 +479,23 @@ fn inspect_ages_by_sidecar_and_flags_stale() {
         .unwrap()
         .contains("other bytes"));
 }
+
+#[test]
+fn sidecar_failure_is_reported_after_the_file_is_replaced() {
+    let s = Server::start();
+    s.ok("/aws.json", AWS);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("aws-ip-ranges.json");
+    std::fs::write(&path, b"old").unwrap();
+    // A directory where the sidecar goes: the rename onto it fails.
+    std::fs::create_dir(meta_path(&path)).unwrap();
+    let report = fetch_provider(&opts(dir.path(), &s), Provider::Aws, &NoProgress).unwrap();
+    let err = report.result.unwrap_err();
+    assert!(matches!(err, FetchError::Sidecar(_)), "{err}");
+    assert!(
+        err.to_string().contains("aws-ip-ranges.json.meta.json"),
+        "{err}"
+    );
+    assert!(!report.kept_previous);
+    assert_eq!(std::fs::read(&path).unwrap(), AWS);
+}
