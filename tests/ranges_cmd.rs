@@ -428,6 +428,12 @@ fn no_proxy_bypasses_the_proxy() {
         .assert()
         .success();
     assert_eq!(s.hits("/aws.json"), 1);
+    // --no-proxy ignores the variables altogether.
+    fetch(&s, tmp.path(), &["--provider", "aws", "--no-proxy"])
+        .env("HTTP_PROXY", &dead)
+        .assert()
+        .success();
+    assert_eq!(s.hits("/aws.json"), 2);
 }
 
 #[test]

@@ -109,6 +109,9 @@ pub struct FetchArgs {
     /// Pretend today is this UTC day (YYYYMMDD) for the Azure walk-back; for tests
     #[arg(long, value_name = "YYYYMMDD", env = "KUBENETMON_TODAY", hide = true, value_parser = fetch::parse_day)]
     pub today: Option<chrono::NaiveDate>,
+    /// Ignore HTTPS_PROXY / HTTP_PROXY / ALL_PROXY and connect directly
+    #[arg(long)]
+    pub no_proxy: bool,
     /// No progress bars, and no lines for providers that succeeded
     #[arg(long, short)]
     pub quiet: bool,
@@ -183,6 +186,7 @@ fn run_fetch(args: FetchArgs) -> anyhow::Result<ExitCode> {
         retries: args.retries,
         backoff: Duration::from_millis(args.retry_delay_ms),
     };
+    opts.system_proxy = !args.no_proxy;
     if let Some(today) = args.today {
         opts.today = today;
     }

@@ -22,10 +22,16 @@ pub trait Progress: Send + Sync {
 pub struct NoProgress;
 impl Progress for NoProgress {}
 
-/// Builds the client every download shares. System proxies
-/// (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`) stay enabled.
-pub fn client(limits: &Limits) -> Result<Client, FetchError> {
-    Client::builder()
+/// Builds the client every download shares. With `system_proxy`, reqwest
+/// reads `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`.
+pub fn client(limits: &Limits, system_proxy: bool) -> Result<Client, FetchError> {
+    let builder = Client::builder();
+    let builder = if system_proxy {
+        builder
+    } else {
+        builder.no_proxy()
+    };
+    builder
         .connect_timeout(limits.connect_timeout)
         .timeout(limits.timeout)
         .user_agent(concat!("kubenetmon/", env!("CARGO_PKG_VERSION")))

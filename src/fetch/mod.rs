@@ -94,6 +94,8 @@ pub struct FetchOptions {
     pub limits: Limits,
     /// First day of the Azure walk-back (UTC today, unless a test pins it).
     pub today: NaiveDate,
+    /// Honour the `*_PROXY` environment variables (`--no-proxy` turns it off).
+    pub system_proxy: bool,
 }
 
 impl FetchOptions {
@@ -105,6 +107,7 @@ impl FetchOptions {
             urls: Urls::default(),
             limits: Limits::default(),
             today: Utc::now().date_naive(),
+            system_proxy: true,
         }
     }
 }
@@ -235,7 +238,7 @@ pub fn fetch_all(
         path: opts.dir.clone(),
         source,
     })?;
-    let client = http::client(&opts.limits)?;
+    let client = http::client(&opts.limits, opts.system_proxy)?;
     let mut providers = opts.providers.clone();
     providers.sort();
     providers.dedup();
@@ -266,7 +269,7 @@ pub fn fetch_provider(
         path: opts.dir.clone(),
         source,
     })?;
-    let client = http::client(&opts.limits)?;
+    let client = http::client(&opts.limits, opts.system_proxy)?;
     Ok(fetch_one(&client, opts, provider, progress))
 }
 

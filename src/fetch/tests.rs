@@ -28,11 +28,13 @@ fn opts(dir: &Path, server: &Server) -> FetchOptions {
         },
         limits: fast_limits(),
         today: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+        // Loopback only, whatever the environment says.
+        system_proxy: false,
     }
 }
 
 fn get(server: &Server, path: &str, limits: &Limits) -> Result<Vec<u8>, FetchError> {
-    let client = http::client(limits).unwrap();
+    let client = http::client(limits, false).unwrap();
     http::download(&client, &server.url(path), limits, &NoProgress)
 }
 
