@@ -377,11 +377,7 @@ pub fn run(args: LabelArgs) -> anyhow::Result<ExitCode> {
     }
 
     let inv = inventory::load(&args.inventory.inventory)?;
-    let (inferred_cloud, _) = inv.infer_cloud_region();
-    let local_cloud = match &args.local.cloud {
-        Some(c) => Some(c.parse().map_err(anyhow::Error::msg)?),
-        None => inferred_cloud,
-    };
+    let local_cloud = args.local.cloud(Some(&inv))?;
     let loaded = args.ranges.load(local_cloud, args.quiet)?;
     let skipped: Vec<String> = loaded
         .skipped
