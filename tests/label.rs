@@ -692,6 +692,13 @@ fn usage_and_runtime_errors_have_their_exit_codes() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("/nonexistent/dump.txt"));
+    // Rows and summary cannot both go to stdout.
+    label()
+        .arg(dump_a())
+        .args(["-o", "-", "--summary-json", "-"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("both write to stdout"));
     // An interval of zero is refused by the parser.
     label()
         .arg(dump_a())

@@ -318,6 +318,12 @@ pub fn run(args: LabelArgs) -> anyhow::Result<ExitCode> {
         Err(msg) => return Ok(usage_error(msg)),
     };
     let have_inventory = !args.inventory.inventory.is_empty();
+    let rows_to_stdout = !args.dry_run && is_stdio(&args.output);
+    if rows_to_stdout && args.summary_json.as_deref().is_some_and(is_stdio) {
+        return Ok(usage_error(
+            "--summary-json - and -o - would both write to stdout; send one of them to a file",
+        ));
+    }
     if !have_inventory && !args.dry_run {
         return Ok(usage_error(
             "--inventory is required to label flows (use --dry-run to only check that dumps parse)",
@@ -373,7 +379,7 @@ pub fn run(args: LabelArgs) -> anyhow::Result<ExitCode> {
             total.merge(&s);
         }
         finish_progress(&reporter);
-        return report(&args, &total, &accounting_off, &[], &reporter);
+        return report(&args, &total, &accounting_off, &[]);
     }
 
     let inv = inventory::load(&args.inventory.inventory)?;
@@ -486,7 +492,7 @@ pub fn run(args: LabelArgs) -> anyhow::Result<ExitCode> {
         total.rows = written;
     }
     finish_progress(&reporter);
-    report(&args, &total, &accounting_off, &skipped, &reporter)
+    report(&args, &total, &accounting_off, &skipped)
 }
 
 fn finish_progress(r: &Reporter) {
@@ -501,7 +507,6 @@ fn report(
     s: &Summary,
     accounting_off: &[String],
     skipped: &[String],
-    r: &Reporter,
 ) -> anyhow::Result<ExitCode> {
     if s.malformed > MALFORMED_SHOWN && !args.verbose {
         eprintln!(
@@ -519,7 +524,6 @@ fn report(
              `sysctl -w net.netfilter.nf_conntrack_acct=1` and take the dump again."
         );
     }
-    let _ = r;
     if let Some(path) = &args.summary_json {
         let mut text = serde_json::to_string_pretty(s)?;
         text.push('\n');

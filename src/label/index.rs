@@ -111,3 +111,63 @@ fn info<'a>(inv: &'a Inventory, pod: &'a Pod) -> PodInfo<'a> {
         app: pod.app(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::Node;
+    use std::collections::BTreeMap;
+
+    fn pod(name: &str, node: &str, ip: &str, phase: PodPhase) -> Pod {
+        Pod {
+            name: name.into(),
+            namespace: "ns".into(),
+            node_name: node.into(),
+            phase,
+            ips: vec![ip.parse().unwrap()],
+            labels: BTreeMap::from([("k8s-app".to_string(), format!("app-{name}"))]),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn slots_follow_section_3_5() {
+        use PodPhase::*;
+        let inv = Inventory::from_objects(
+            vec![
+                pod("solo", "n1", "10.0.0.1", Failed),
+                pod("old", "n1", "10.0.0.2", Succeeded),
+                pod("new", "n2", "10.0.0.2", Pending),
+                pod("a", "n1", "10.0.0.3", Running),
+                pod("b", "n1", "10.0.0.3", Unknown),
+                pod("c", "n1", "10.0.0.3", Failed),
+                pod("d1", "n1", "10.0.0.4", Failed),
+                pod("d2", "n1", "10.0.0.4", Succeeded),
+            ],
+            vec![Node {
+                name: "n2".into(),
+                labels: BTreeMap::from([(
+                    "topology.kubernetes.io/zone".to_string(),
+                    "z2".to_string(),
+                )]),
+                internal_ips: vec!["10.1.0.2".parse().unwrap()],
+                ..Default::default()
+            }],
+            vec![],
+        )
+        .unwrap();
+        let idx = LabelIndex::new(&inv);
+        let name = |ip: &str| match idx.pod(ip.parse().unwrap()) {
+            Some(PodSlot::One(p)) => format!("{}@{}/{}/{}", p.name, p.node, p.zone, p.app),
+            Some(PodSlot::Multiple(n)) => format!("multiple {n}"),
+            None => "none".into(),
+        };
+        assert_eq!(name("10.0.0.1"), "solo@n1//app-solo");
+        assert_eq!(name("10.0.0.2"), "new@n2/z2/app-new");
+        assert_eq!(name("10.0.0.3"), "multiple 2");
+        assert_eq!(name("10.0.0.4"), "none");
+        assert_eq!(name("10.0.0.9"), "none");
+        assert!(idx.is_node_ip("10.1.0.2".parse().unwrap()));
+        assert!(!idx.is_node_ip("10.0.0.1".parse().unwrap()));
+    }
+}
