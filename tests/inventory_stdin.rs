@@ -9,7 +9,16 @@ fn inventory_from_stdin_sets_the_local_site() {
         .unwrap()
         .env_remove("KUBENETMON_CLOUD")
         .env_remove("KUBENETMON_REGION")
-        .args(["classify", "--ranges", "testdata/ranges", "-q", "--json", "--inventory", "-", "35.185.0.1"])
+        .args([
+            "classify",
+            "--ranges",
+            "testdata/ranges",
+            "-q",
+            "--json",
+            "--inventory",
+            "-",
+            "35.185.0.1",
+        ])
         .write_stdin(std::fs::read("testdata/inventory/gcp-node.json").unwrap())
         .assert()
         .success()
@@ -20,7 +29,14 @@ fn inventory_from_stdin_sets_the_local_site() {
 fn broken_inventory_on_stdin_names_stdin() {
     Command::cargo_bin("kubenetmon")
         .unwrap()
-        .args(["classify", "--ranges", "testdata/ranges", "--inventory", "-", "8.8.8.8"])
+        .args([
+            "classify",
+            "--ranges",
+            "testdata/ranges",
+            "--inventory",
+            "-",
+            "8.8.8.8",
+        ])
         .write_stdin("{\"kind\": \"List\",\n \"items\": [}")
         .assert()
         .code(1)

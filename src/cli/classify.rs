@@ -278,7 +278,13 @@ fn write_table(
                 error,
             } => {
                 let dash = |s: String| if s.is_empty() { "-".to_string() } else { s };
-                let mut row = vec![ip.to_string(), dash(cloud), dash(region), dash(service), dash(prefix)];
+                let mut row = vec![
+                    ip.to_string(),
+                    dash(cloud),
+                    dash(region),
+                    dash(service),
+                    dash(prefix),
+                ];
                 if with_class {
                     row.push(class.unwrap_or("-").to_string());
                 }

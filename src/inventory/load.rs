@@ -205,7 +205,12 @@ fn convert(obj: Object, source: &str, list_kind: &str) -> Result<Option<Parsed>,
                 return Err(invalid("a Node without metadata.name".into()));
             }
             let mut internal_ips = Vec::new();
-            for a in obj.status.addresses.iter().filter(|a| a.kind == "InternalIP") {
+            for a in obj
+                .status
+                .addresses
+                .iter()
+                .filter(|a| a.kind == "InternalIP")
+            {
                 let ip: IpAddr = a.address.trim().parse().map_err(|_| {
                     invalid(format!(
                         "node {name:?}: InternalIP {:?} is not an IP address",
@@ -406,7 +411,10 @@ mod tests {
             Err(e) => e.to_string(),
             Ok(_) => panic!("must fail"),
         };
-        assert!(err.contains("inv.json") && err.contains("line 2") && err.contains("10.0.0.500"), "{err}");
+        assert!(
+            err.contains("inv.json") && err.contains("line 2") && err.contains("10.0.0.500"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -421,7 +429,10 @@ mod tests {
                 Err(e) => e.to_string(),
                 Ok(_) => panic!("{json} must fail"),
             };
-            assert!(err.contains("inv.json") && err.contains("no Pod, Node or Service"), "{err}");
+            assert!(
+                err.contains("inv.json") && err.contains("no Pod, Node or Service"),
+                "{err}"
+            );
         }
     }
 
