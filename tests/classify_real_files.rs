@@ -2,7 +2,7 @@
 //! (skipped, with a note, when that directory is absent). Each expected
 //! answer is justified from the file contents in a comment.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use kubenetmon::model::Cloud;
@@ -21,10 +21,10 @@ fn real_dir() -> Option<PathBuf> {
     }
 }
 
-fn table(dir: &PathBuf) -> RangeTable {
+fn table(dir: &Path) -> RangeTable {
     let loaded = ranges::load(
         &RangeSources {
-            dir: Some(dir.clone()),
+            dir: Some(dir.to_path_buf()),
             ..Default::default()
         },
         Some(Cloud::Aws),

@@ -31,14 +31,12 @@ pub enum InventoryError {
     NoItems { path: String },
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
-    #[error("the nodes disagree on the {what}: {first} says {first_value}, {second} says {second_value}; pass --{flag}")]
+    #[error("the nodes disagree on the {what}: {detail}; pass --{flag}")]
     Disagree {
         what: &'static str,
         flag: &'static str,
-        first: String,
-        first_value: String,
-        second: String,
-        second_value: String,
+        /// `node-a says aws, node-b says gcp`
+        detail: String,
     },
     #[error("nodes {first:?} and {second:?} both have InternalIP {ip}")]
     DuplicateInternalIp {
@@ -275,10 +273,7 @@ impl Inventory {
                         return Err(InventoryError::Disagree {
                             what: "cloud",
                             flag: "cloud",
-                            first: by.to_string(),
-                            first_value: seen.to_string(),
-                            second: node.name.clone(),
-                            second_value: c.to_string(),
+                            detail: format!("{by} says {seen}, {} says {c}", node.name),
                         })
                     }
                     Some(_) => {}
@@ -291,10 +286,7 @@ impl Inventory {
                         return Err(InventoryError::Disagree {
                             what: "region",
                             flag: "region",
-                            first: by.to_string(),
-                            first_value: seen.clone(),
-                            second: node.name.clone(),
-                            second_value: r,
+                            detail: format!("{by} says {seen}, {} says {r}", node.name),
                         })
                     }
                     Some(_) => {}

@@ -62,10 +62,12 @@ fn azure_service(system_service: &str, tag: &str) -> String {
 /// Azure rules (a)–(c): may the new entry replace the stored one (whatever
 /// cloud it came from)? Names are compared normalised.
 fn azure_replaces(stored: &Detail, new: &Detail, has_system_service: bool) -> bool {
-    let stored_generic = matches!(stored.service.as_str(), "azurecloud" | "azureservice" | "");
-    (stored_generic && has_system_service)
-        || new.service == "azurestorage" && has_system_service
-        || (stored.region == "global" && new.region != "global" && stored.service == new.service)
+    let generic = matches!(stored.service.as_str(), "azurecloud" | "azureservice" | "");
+    let rule_a = generic && has_system_service;
+    let rule_b = has_system_service && new.service == "azurestorage";
+    let rule_c =
+        stored.region == "global" && new.region != "global" && stored.service == new.service;
+    rule_a || rule_b || rule_c
 }
 
 /// Merges the files in the order given; returns interned details and one
