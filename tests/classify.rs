@@ -714,3 +714,16 @@ fn help_has_examples() {
         .success()
         .stdout(predicate::str::contains("Examples:").and(predicate::str::contains("--json")));
 }
+
+#[test]
+fn empty_stdin_prints_nothing() {
+    let cache = tempfile::tempdir().unwrap();
+    cmd(cache.path())
+        .args(["--ranges", FIXTURES, "-q"])
+        .write_stdin("\n  \n")
+        .assert()
+        .success()
+        .stdout("");
+    // Only unparsable input: no table header either, exit 1.
+    classify(&["-q", "x.y"]).code(1).stdout("");
+}

@@ -300,6 +300,10 @@ fn write_table(
             }
         }
     }
+    if rows.len() == 1 {
+        // No address answered (empty input, or only unparsable ones).
+        return Ok(failed);
+    }
     let columns = rows[0].len();
     let widths: Vec<usize> = (0..columns)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
