@@ -16,7 +16,10 @@ use kubenetmon::ranges::{self, Provider, RangeSources, RangeTable};
 
 fn ranges_dir() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/ranges");
-    if Provider::ALL.iter().all(|p| dir.join(p.file_name()).is_file()) {
+    if Provider::ALL
+        .iter()
+        .all(|p| dir.join(p.file_name()).is_file())
+    {
         Some(dir)
     } else {
         eprintln!("skipping range benchmarks: {} not found", dir.display());
@@ -113,7 +116,9 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 let mut hits = 0usize;
                 for &a in &addrs {
-                    hits += table.lookup(black_box(a)).map_or(0, |m| m.prefix.prefix_len() as usize);
+                    hits += table
+                        .lookup(black_box(a))
+                        .map_or(0, |m| m.prefix.prefix_len() as usize);
                 }
                 hits
             })

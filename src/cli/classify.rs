@@ -278,7 +278,13 @@ fn write_table(
                 error,
             } => {
                 let dash = |s: String| if s.is_empty() { "-".to_string() } else { s };
-                let mut row = vec![ip.to_string(), dash(cloud), dash(region), dash(service), dash(prefix)];
+                let mut row = vec![
+                    ip.to_string(),
+                    dash(cloud),
+                    dash(region),
+                    dash(service),
+                    dash(prefix),
+                ];
                 if with_class {
                     row.push(class.unwrap_or("-").to_string());
                 }
@@ -293,6 +299,10 @@ fn write_table(
                 eprintln!("kubenetmon: error: {}", unparsable_message(&input));
             }
         }
+    }
+    if rows.len() == 1 {
+        // No address answered (empty input, or only unparsable ones).
+        return Ok(failed);
     }
     let columns = rows[0].len();
     let widths: Vec<usize> = (0..columns)

@@ -76,7 +76,11 @@ impl RangeSourceArgs {
 
     /// Loads and merges the range files (SPEC §2), printing warnings to
     /// stderr unless `quiet`. `local_cloud` makes its regional file required.
-    pub fn load(&self, local_cloud: Option<Cloud>, quiet: bool) -> anyhow::Result<ranges::LoadedRanges> {
+    pub fn load(
+        &self,
+        local_cloud: Option<Cloud>,
+        quiet: bool,
+    ) -> anyhow::Result<ranges::LoadedRanges> {
         let loaded = ranges::load(&self.sources(), local_cloud)
             .context("cannot load the cloud IP range files")?;
         if !quiet {
@@ -107,7 +111,10 @@ impl LocalArgs {
     /// must exist; the region is resolved afterwards, against the table.
     pub fn cloud(&self, inventory: Option<&Inventory>) -> anyhow::Result<Option<Cloud>> {
         if let Some(c) = &self.cloud {
-            return c.parse::<Cloud>().map(Some).map_err(|e| anyhow::anyhow!("--cloud: {e}"));
+            return c
+                .parse::<Cloud>()
+                .map(Some)
+                .map_err(|e| anyhow::anyhow!("--cloud: {e}"));
         }
         match inventory {
             Some(inv) => Ok(inv
@@ -122,15 +129,20 @@ impl LocalArgs {
     /// region is normalised and checked against the table's regions of that
     /// cloud. `Ok(None)` when neither is given nor inferable; an error when
     /// only one of the two is known.
-    pub fn resolve(&self, inventory: Option<&Inventory>, table: &RangeTable) -> anyhow::Result<Option<LocalSite>> {
+    pub fn resolve(
+        &self,
+        inventory: Option<&Inventory>,
+        table: &RangeTable,
+    ) -> anyhow::Result<Option<LocalSite>> {
         let cloud = self.cloud(inventory)?;
         let region = match &self.region {
             Some(r) => Some(r.clone()),
             None => match inventory {
-                Some(inv) => inv
-                    .infer_cloud_region()
-                    .context("cannot infer the local region from the inventory")?
-                    .1,
+                Some(inv) => {
+                    inv.infer_cloud_region()
+                        .context("cannot infer the local region from the inventory")?
+                        .1
+                }
                 None => None,
             },
         };

@@ -169,7 +169,13 @@ enum Parsed {
 }
 
 /// Turns one API object into ours; `None` for kinds we do not use.
-fn convert(obj: Object, source: &str, list_kind: &str) -> Result<Option<Parsed>, InventoryError> {
+/// `at` says where the object is (`items[3]`), for errors.
+fn convert(
+    obj: Object,
+    source: &str,
+    at: &str,
+    list_kind: &str,
+) -> Result<Option<Parsed>, InventoryError> {
     // Items of a typed list (`PodList` from the API) may omit their kind.
     let kind = if obj.kind.is_empty() {
         list_kind.strip_suffix("List").unwrap_or("")
@@ -178,7 +184,7 @@ fn convert(obj: Object, source: &str, list_kind: &str) -> Result<Option<Parsed>,
     };
     let invalid = |why: String| InventoryError::Invalid {
         path: source.to_string(),
-        message: why,
+        message: format!("{at}: {why}"),
     };
     let name = obj.metadata.name;
     match kind {
@@ -205,7 +211,12 @@ fn convert(obj: Object, source: &str, list_kind: &str) -> Result<Option<Parsed>,
                 return Err(invalid("a Node without metadata.name".into()));
             }
             let mut internal_ips = Vec::new();
-            for a in obj.status.addresses.iter().filter(|a| a.kind == "InternalIP") {
+            for a in obj
+                .status
+                .addresses
+                .iter()
+                .filter(|a| a.kind == "InternalIP")
+            {
                 let ip: IpAddr = a.address.trim().parse().map_err(|_| {
                     invalid(format!(
                         "node {name:?}: InternalIP {:?} is not an IP address",
@@ -277,8 +288,8 @@ fn parse_document(bytes: &[u8], source: &str) -> Result<Vec<Parsed>, InventoryEr
     let mut out = Vec::new();
     match doc.items {
         Some(items) => {
-            for obj in items {
-                out.extend(convert(obj, source, &doc.kind)?);
+            for (i, obj) in items.into_iter().enumerate() {
+                out.extend(convert(obj, source, &format!("items[{i}]"), &doc.kind)?);
             }
         }
         None => {
@@ -288,7 +299,7 @@ fn parse_document(bytes: &[u8], source: &str) -> Result<Vec<Parsed>, InventoryEr
                 spec: doc.spec,
                 status: doc.status,
             };
-            out.extend(convert(obj, source, "")?);
+            out.extend(convert(obj, source, "the object", "")?);
         }
     }
     if out.is_empty() {
@@ -406,7 +417,10 @@ mod tests {
             Err(e) => e.to_string(),
             Ok(_) => panic!("must fail"),
         };
-        assert!(err.contains("inv.json") && err.contains("line 2") && err.contains("10.0.0.500"), "{err}");
+        assert!(
+            err.contains("inv.json") && err.contains("line 2") && err.contains("10.0.0.500"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -421,8 +435,34 @@ mod tests {
                 Err(e) => e.to_string(),
                 Ok(_) => panic!("{json} must fail"),
             };
-            assert!(err.contains("inv.json") && err.contains("no Pod, Node or Service"), "{err}");
+            assert!(
+                err.contains("inv.json") && err.contains("no Pod, Node or Service"),
+                "{err}"
+            );
         }
+    }
+
+    #[test]
+    fn semantic_errors_name_the_item() {
+        let err = match parse(
+            r#"{"kind":"List","items":[{"kind":"Pod","metadata":{"name":"a"}},
+               {"kind":"Node","metadata":{"name":"n"},"status":{"addresses":[{"type":"InternalIP","address":"ten"}]}}]}"#,
+        ) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("must fail"),
+        };
+        assert!(
+            err.contains("inv.json: items[1]") && err.contains("\"ten\""),
+            "{err}"
+        );
+        let err = match parse(r#"{"kind":"List","items":[{"kind":"Pod","metadata":{}}]}"#) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("must fail"),
+        };
+        assert!(
+            err.contains("items[0]: a Pod without metadata.name"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -31,14 +31,12 @@ pub enum InventoryError {
     NoItems { path: String },
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
-    #[error("the nodes disagree on the {what}: {first} says {first_value}, {second} says {second_value}; pass --{flag}")]
+    #[error("the nodes disagree on the {what}: {detail}; pass --{flag}")]
     Disagree {
         what: &'static str,
         flag: &'static str,
-        first: String,
-        first_value: String,
-        second: String,
-        second_value: String,
+        /// `node-a says aws, node-b says gcp`
+        detail: String,
     },
     #[error("nodes {first:?} and {second:?} both have InternalIP {ip}")]
     DuplicateInternalIp {
@@ -275,10 +273,7 @@ impl Inventory {
                         return Err(InventoryError::Disagree {
                             what: "cloud",
                             flag: "cloud",
-                            first: by.to_string(),
-                            first_value: seen.to_string(),
-                            second: node.name.clone(),
-                            second_value: c.to_string(),
+                            detail: format!("{by} says {seen}, {} says {c}", node.name),
                         })
                     }
                     Some(_) => {}
@@ -291,10 +286,7 @@ impl Inventory {
                         return Err(InventoryError::Disagree {
                             what: "region",
                             flag: "region",
-                            first: by.to_string(),
-                            first_value: seen.clone(),
-                            second: node.name.clone(),
-                            second_value: r,
+                            detail: format!("{by} says {seen}, {} says {r}", node.name),
                         })
                     }
                     Some(_) => {}
@@ -337,7 +329,12 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(got, (Some(Cloud::Aws), Some("us-east-1".into())));
-        let got = infer(vec![node("a", "gce://proj/europe-west1-b/a", Some("europe-west1"))]).unwrap();
+        let got = infer(vec![node(
+            "a",
+            "gce://proj/europe-west1-b/a",
+            Some("europe-west1"),
+        )])
+        .unwrap();
         assert_eq!(got.0, Some(Cloud::Gcp));
         let got = infer(vec![node(
             "a",
@@ -351,11 +348,17 @@ mod tests {
     #[test]
     fn region_falls_back_to_the_provider_id_zone() {
         assert_eq!(
-            infer(vec![node("a", "aws:///eu-west-2c/i-1", None)]).unwrap().1.as_deref(),
+            infer(vec![node("a", "aws:///eu-west-2c/i-1", None)])
+                .unwrap()
+                .1
+                .as_deref(),
             Some("eu-west-2")
         );
         assert_eq!(
-            infer(vec![node("a", "gce://p/us-central1-f/a", None)]).unwrap().1.as_deref(),
+            infer(vec![node("a", "gce://p/us-central1-f/a", None)])
+                .unwrap()
+                .1
+                .as_deref(),
             Some("us-central1")
         );
         assert_eq!(infer(vec![node("a", "azure:///x", None)]).unwrap().1, None);
@@ -363,7 +366,15 @@ mod tests {
 
     #[test]
     fn unknown_providers_and_no_nodes_say_nothing() {
-        assert_eq!(infer(vec![node("a", "kind://docker/kind/kind-control-plane", None)]).unwrap(), (None, None));
+        assert_eq!(
+            infer(vec![node(
+                "a",
+                "kind://docker/kind/kind-control-plane",
+                None
+            )])
+            .unwrap(),
+            (None, None)
+        );
         assert_eq!(infer(Vec::new()).unwrap(), (None, None));
     }
 
@@ -376,13 +387,19 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("\"a\"") || err.contains(" a "), "{err}");
-        assert!(err.contains("--cloud") && err.contains("aws") && err.contains("gcp"), "{err}");
+        assert!(
+            err.contains("--cloud") && err.contains("aws") && err.contains("gcp"),
+            "{err}"
+        );
         let err = infer(vec![
             node("a", "aws:///us-east-1a/i-1", Some("us-east-1")),
             node("b", "aws:///us-west-2a/i-2", Some("us-west-2")),
         ])
         .unwrap_err()
         .to_string();
-        assert!(err.contains("--region") && err.contains("us-west-2"), "{err}");
+        assert!(
+            err.contains("--region") && err.contains("us-west-2"),
+            "{err}"
+        );
     }
 }

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{default_cache_dir, read_provider_file, Provider, ProviderFile, RangeTable, RangesError};
+use super::{
+    default_cache_dir, read_provider_file, Provider, ProviderFile, RangeTable, RangesError,
+};
 use crate::model::Cloud;
 
 /// Where the range files come from: a directory (None = the cache) and
@@ -68,7 +70,10 @@ pub fn regional_provider(cloud: Cloud) -> Provider {
 /// skipped with a warning, except `local_cloud`'s regional file, whose
 /// absence is an error naming it. Loading nothing at all is an error too:
 /// an empty table would silently call every address public internet.
-pub fn load(sources: &RangeSources, local_cloud: Option<Cloud>) -> Result<LoadedRanges, RangesError> {
+pub fn load(
+    sources: &RangeSources,
+    local_cloud: Option<Cloud>,
+) -> Result<LoadedRanges, RangesError> {
     let dir = sources.dir.clone().or_else(default_cache_dir);
     let mut plan: Vec<(Provider, PathBuf)> = Vec::new();
     let mut skipped = Vec::new();

@@ -62,10 +62,12 @@ fn azure_service(system_service: &str, tag: &str) -> String {
 /// Azure rules (a)–(c): may the new entry replace the stored one (whatever
 /// cloud it came from)? Names are compared normalised.
 fn azure_replaces(stored: &Detail, new: &Detail, has_system_service: bool) -> bool {
-    let stored_generic = matches!(stored.service.as_str(), "azurecloud" | "azureservice" | "");
-    (stored_generic && has_system_service)
-        || new.service == "azurestorage" && has_system_service
-        || (stored.region == "global" && new.region != "global" && stored.service == new.service)
+    let generic = matches!(stored.service.as_str(), "azurecloud" | "azureservice" | "");
+    let rule_a = generic && has_system_service;
+    let rule_b = has_system_service && new.service == "azurestorage";
+    let rule_c =
+        stored.region == "global" && new.region != "global" && stored.service == new.service;
+    rule_a || rule_b || rule_c
 }
 
 /// Merges the files in the order given; returns interned details and one
@@ -109,7 +111,9 @@ pub(super) fn merge(files: &[ProviderFile]) -> (Vec<Detail>, Vec<(IpNet, u32)>) 
                     let stored = &m.details[stored_id as usize];
                     let new = &m.details[it.id as usize];
                     let replace = match file.provider {
-                        Provider::Aws => aws_priority(&new.service) >= aws_priority(&stored.service),
+                        Provider::Aws => {
+                            aws_priority(&new.service) >= aws_priority(&stored.service)
+                        }
                         Provider::Gcp | Provider::Google => true,
                         Provider::Azure => azure_replaces(stored, new, it.has_system_service),
                     };
@@ -191,7 +195,11 @@ mod tests {
         let items: Vec<String> = entries
             .iter()
             .map(|(p, region, service)| {
-                let key = if p.contains(':') { "ipv6_prefix" } else { "ip_prefix" };
+                let key = if p.contains(':') {
+                    "ipv6_prefix"
+                } else {
+                    "ip_prefix"
+                };
                 format!(r#"{{"{key}":"{p}","region":"{region}","service":"{service}"}}"#)
             })
             .collect();
@@ -208,7 +216,11 @@ mod tests {
         let items: Vec<String> = entries
             .iter()
             .map(|(p, scope, service)| {
-                let key = if p.contains(':') { "ipv6Prefix" } else { "ipv4Prefix" };
+                let key = if p.contains(':') {
+                    "ipv6Prefix"
+                } else {
+                    "ipv4Prefix"
+                };
                 format!(r#"{{"{key}":"{p}","scope":"{scope}","service":"{service}"}}"#)
             })
             .collect();
@@ -250,15 +262,28 @@ mod tests {
     fn names_are_normalised() {
         let t = RangeTable::build(&[
             aws(&[("1.0.0.0/24", "US-East-1", "S3")]),
-            azure(&[("Sql.GermanyWestCentral", "Germany West Central", "Azure SQL", &["2.0.0.0/24"])]),
+            azure(&[(
+                "Sql.GermanyWestCentral",
+                "Germany West Central",
+                "Azure SQL",
+                &["2.0.0.0/24"],
+            )]),
         ]);
         assert_eq!(at(&t, "1.0.0.1"), triple("aws", "s3", "us-east-1"));
-        assert_eq!(at(&t, "2.0.0.1"), triple("azure", "azuresql", "germanywestcentral"));
+        assert_eq!(
+            at(&t, "2.0.0.1"),
+            triple("azure", "azuresql", "germanywestcentral")
+        );
     }
 
     #[test]
     fn aws_s3_beats_everything_in_either_order() {
-        for order in [["EC2", "S3"], ["S3", "EC2"], ["S3", "ROUTE53"], ["AMAZON", "S3"]] {
+        for order in [
+            ["EC2", "S3"],
+            ["S3", "EC2"],
+            ["S3", "ROUTE53"],
+            ["AMAZON", "S3"],
+        ] {
             let t = RangeTable::build(&[aws(&[
                 ("1.0.0.0/24", "us-east-1", order[0]),
                 ("1.0.0.0/24", "us-east-1", order[1]),
@@ -303,26 +328,48 @@ mod tests {
     #[test]
     fn gcp_replaces_aws_and_google_replaces_gcp() {
         let t = RangeTable::build(&[
-            aws(&[("1.0.0.0/24", "us-east-1", "S3"), ("3.0.0.0/24", "us-east-1", "S3")]),
-            google(Provider::Gcp, &[
-                ("1.0.0.0/24", "us-central1", "Google Cloud"),
-                ("2.0.0.0/24", "europe-west1", "Google Cloud"),
-                ("2600:1900::/28", "us-east1", "Google Cloud"),
+            aws(&[
+                ("1.0.0.0/24", "us-east-1", "S3"),
+                ("3.0.0.0/24", "us-east-1", "S3"),
             ]),
-            google(Provider::Google, &[("2.0.0.0/24", "", ""), ("3.0.0.0/24", "", ""), ("2600:1900::/28", "", "")]),
+            google(
+                Provider::Gcp,
+                &[
+                    ("1.0.0.0/24", "us-central1", "Google Cloud"),
+                    ("2.0.0.0/24", "europe-west1", "Google Cloud"),
+                    ("2600:1900::/28", "us-east1", "Google Cloud"),
+                ],
+            ),
+            google(
+                Provider::Google,
+                &[
+                    ("2.0.0.0/24", "", ""),
+                    ("3.0.0.0/24", "", ""),
+                    ("2600:1900::/28", "", ""),
+                ],
+            ),
         ]);
-        assert_eq!(at(&t, "1.0.0.1"), triple("gcp", "googlecloud", "us-central1"));
+        assert_eq!(
+            at(&t, "1.0.0.1"),
+            triple("gcp", "googlecloud", "us-central1")
+        );
         assert_eq!(at(&t, "2.0.0.1"), triple("gcp", "googleservice", "global"));
         assert_eq!(at(&t, "3.0.0.1"), triple("gcp", "googleservice", "global"));
-        assert_eq!(at(&t, "2600:1900::1"), triple("gcp", "googleservice", "global"));
+        assert_eq!(
+            at(&t, "2600:1900::1"),
+            triple("gcp", "googleservice", "global")
+        );
     }
 
     #[test]
     fn later_entries_within_gcp_replace() {
-        let t = RangeTable::build(&[google(Provider::Gcp, &[
-            ("1.0.0.0/24", "us-central1", "Google Cloud"),
-            ("1.0.0.0/24", "us-east1", "Google Cloud"),
-        ])]);
+        let t = RangeTable::build(&[google(
+            Provider::Gcp,
+            &[
+                ("1.0.0.0/24", "us-central1", "Google Cloud"),
+                ("1.0.0.0/24", "us-east1", "Google Cloud"),
+            ],
+        )]);
         assert_eq!(at(&t, "1.0.0.1").2, "us-east1");
     }
 
@@ -332,13 +379,24 @@ mod tests {
             ("AzureCloud", "", "", &["1.0.0.0/24"]),
             ("azurecloud.westeurope", "westeurope", "", &["2.0.0.0/24"]),
             ("AzureFrontDoor.Frontend", "", "", &["3.0.0.0/24"]),
-            ("AzureSQL", "", "AzureSQL", &["4.0.0.0/24", "2603:1000::/40"]),
+            (
+                "AzureSQL",
+                "",
+                "AzureSQL",
+                &["4.0.0.0/24", "2603:1000::/40"],
+            ),
         ])]);
         assert_eq!(at(&t, "1.0.0.1"), triple("azure", "azurecloud", "global"));
-        assert_eq!(at(&t, "2.0.0.1"), triple("azure", "azurecloud", "westeurope"));
+        assert_eq!(
+            at(&t, "2.0.0.1"),
+            triple("azure", "azurecloud", "westeurope")
+        );
         assert_eq!(at(&t, "3.0.0.1"), triple("azure", "azureservice", "global"));
         assert_eq!(at(&t, "4.0.0.1"), triple("azure", "azuresql", "global"));
-        assert_eq!(at(&t, "2603:1000::1"), triple("azure", "azuresql", "global"));
+        assert_eq!(
+            at(&t, "2603:1000::1"),
+            triple("azure", "azuresql", "global")
+        );
     }
 
     #[test]
@@ -347,26 +405,50 @@ mod tests {
             // Stored service empty: an AWS entry without a service.
             aws(&[("5.0.0.0/24", "us-east-1", "")]),
             azure(&[
-                ("AzureCloud.westeurope", "westeurope", "", &["1.0.0.0/24", "6.0.0.0/24"]),
+                (
+                    "AzureCloud.westeurope",
+                    "westeurope",
+                    "",
+                    &["1.0.0.0/24", "6.0.0.0/24"],
+                ),
                 ("AzureFrontDoor.Frontend", "", "", &["2.0.0.0/24"]),
-                ("AppService.WestEurope", "westeurope", "AzureAppService", &["1.0.0.0/24", "5.0.0.0/24"]),
+                (
+                    "AppService.WestEurope",
+                    "westeurope",
+                    "AzureAppService",
+                    &["1.0.0.0/24", "5.0.0.0/24"],
+                ),
                 ("AzureMonitor", "", "AzureMonitor", &["2.0.0.0/24"]),
                 // Without a systemService nothing replaces a generic entry
                 // of another region (rule (c) needs a global stored region).
                 ("AzureFrontDoor.Backend", "northeurope", "", &["6.0.0.0/24"]),
             ]),
         ]);
-        assert_eq!(at(&t, "1.0.0.1"), triple("azure", "azureappservice", "westeurope"));
+        assert_eq!(
+            at(&t, "1.0.0.1"),
+            triple("azure", "azureappservice", "westeurope")
+        );
         assert_eq!(at(&t, "2.0.0.1"), triple("azure", "azuremonitor", "global"));
-        assert_eq!(at(&t, "5.0.0.1"), triple("azure", "azureappservice", "westeurope"));
-        assert_eq!(at(&t, "6.0.0.1"), triple("azure", "azurecloud", "westeurope"));
+        assert_eq!(
+            at(&t, "5.0.0.1"),
+            triple("azure", "azureappservice", "westeurope")
+        );
+        assert_eq!(
+            at(&t, "6.0.0.1"),
+            triple("azure", "azurecloud", "westeurope")
+        );
     }
 
     #[test]
     fn azure_rule_a_does_not_let_specific_services_replace_each_other() {
         let t = RangeTable::build(&[azure(&[
             ("Sql.WestEurope", "westeurope", "AzureSQL", &["1.0.0.0/24"]),
-            ("AzureMonitor.WestEurope", "westeurope", "AzureMonitor", &["1.0.0.0/24"]),
+            (
+                "AzureMonitor.WestEurope",
+                "westeurope",
+                "AzureMonitor",
+                &["1.0.0.0/24"],
+            ),
         ])]);
         assert_eq!(at(&t, "1.0.0.1").1, "azuresql");
     }
@@ -378,12 +460,26 @@ mod tests {
             google(Provider::Gcp, &[("2.0.0.0/24", "us-east1", "Google Cloud")]),
             azure(&[
                 ("Sql.WestEurope", "westeurope", "AzureSQL", &["3.0.0.0/24"]),
-                ("Storage.WestEurope", "westeurope", "AzureStorage", &["1.0.0.0/24", "2.0.0.0/24", "3.0.0.0/24"]),
-                ("Sql.NorthEurope", "northeurope", "AzureSQL", &["2.0.0.0/24"]),
+                (
+                    "Storage.WestEurope",
+                    "westeurope",
+                    "AzureStorage",
+                    &["1.0.0.0/24", "2.0.0.0/24", "3.0.0.0/24"],
+                ),
+                (
+                    "Sql.NorthEurope",
+                    "northeurope",
+                    "AzureSQL",
+                    &["2.0.0.0/24"],
+                ),
             ]),
         ]);
         for ip in ["1.0.0.1", "2.0.0.1", "3.0.0.1"] {
-            assert_eq!(at(&t, ip), triple("azure", "azurestorage", "westeurope"), "{ip}");
+            assert_eq!(
+                at(&t, ip),
+                triple("azure", "azurestorage", "westeurope"),
+                "{ip}"
+            );
         }
     }
 
@@ -391,7 +487,12 @@ mod tests {
     fn azure_rule_b_compares_normalised_names() {
         let t = RangeTable::build(&[azure(&[
             ("Sql", "", "AzureSQL", &["1.0.0.0/24"]),
-            ("Storage.WestEurope", "westeurope", "Azure Storage", &["1.0.0.0/24"]),
+            (
+                "Storage.WestEurope",
+                "westeurope",
+                "Azure Storage",
+                &["1.0.0.0/24"],
+            ),
         ])]);
         assert_eq!(at(&t, "1.0.0.1").1, "azurestorage");
     }
@@ -404,9 +505,17 @@ mod tests {
             ("AzureCloud.westeurope", "westeurope", "", &["1.0.0.0/24"]),
             ("Sql.WestEurope", "West Europe", "AzureSQL", &["2.0.0.0/24"]),
             // Different service: no rule applies, the global entry stays.
-            ("AzureMonitor.WestEurope", "westeurope", "AzureMonitor", &["3.0.0.0/24"]),
+            (
+                "AzureMonitor.WestEurope",
+                "westeurope",
+                "AzureMonitor",
+                &["3.0.0.0/24"],
+            ),
         ])]);
-        assert_eq!(at(&t, "1.0.0.1"), triple("azure", "azurecloud", "westeurope"));
+        assert_eq!(
+            at(&t, "1.0.0.1"),
+            triple("azure", "azurecloud", "westeurope")
+        );
         assert_eq!(at(&t, "2.0.0.1"), triple("azure", "azuresql", "westeurope"));
         assert_eq!(at(&t, "3.0.0.1"), triple("azure", "azuresql", "global"));
     }
@@ -418,7 +527,10 @@ mod tests {
             ("AzureCloud.northeurope", "northeurope", "", &["1.0.0.0/24"]),
             ("AzureCloud", "", "", &["1.0.0.0/24"]),
         ])]);
-        assert_eq!(at(&t, "1.0.0.1"), triple("azure", "azurecloud", "westeurope"));
+        assert_eq!(
+            at(&t, "1.0.0.1"),
+            triple("azure", "azurecloud", "westeurope")
+        );
     }
 
     #[test]
@@ -441,17 +553,29 @@ mod tests {
         ])]);
         assert_eq!(t.len(), 1);
         let m = t.lookup("1.2.3.200".parse().unwrap()).unwrap();
-        assert_eq!((m.prefix.to_string(), m.detail.service.as_str()), ("1.2.3.0/24".into(), "s3"));
+        assert_eq!(
+            (m.prefix.to_string(), m.detail.service.as_str()),
+            ("1.2.3.0/24".into(), "s3")
+        );
     }
 
     #[test]
     fn regions_reflect_surviving_entries_only() {
         let t = RangeTable::build(&[
-            aws(&[("1.0.0.0/24", "eu-west-1", "EC2"), ("2.0.0.0/24", "us-east-1", "EC2")]),
+            aws(&[
+                ("1.0.0.0/24", "eu-west-1", "EC2"),
+                ("2.0.0.0/24", "us-east-1", "EC2"),
+            ]),
             google(Provider::Gcp, &[("1.0.0.0/24", "us-east1", "Google Cloud")]),
         ]);
-        assert_eq!(t.regions(Cloud::Aws).into_iter().collect::<Vec<_>>(), ["us-east-1"]);
-        assert_eq!(t.regions(Cloud::Gcp).into_iter().collect::<Vec<_>>(), ["us-east1"]);
+        assert_eq!(
+            t.regions(Cloud::Aws).into_iter().collect::<Vec<_>>(),
+            ["us-east-1"]
+        );
+        assert_eq!(
+            t.regions(Cloud::Gcp).into_iter().collect::<Vec<_>>(),
+            ["us-east1"]
+        );
     }
 
     #[test]

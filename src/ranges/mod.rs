@@ -229,18 +229,26 @@ impl RangeTable {
 
     /// Every stored prefix with its detail, IPv4 first, in no useful order.
     pub fn iter(&self) -> impl Iterator<Item = (IpNet, &Detail)> + '_ {
-        let v4 = self.v4_nets.iter().zip(&self.v4_detail).map(|(&(a, l), &d)| {
-            (
-                IpNet::V4(Ipv4Net::new_assert(Ipv4Addr::from(a), l)),
-                &self.details[d as usize],
-            )
-        });
-        let v6 = self.v6_nets.iter().zip(&self.v6_detail).map(|(&(a, l), &d)| {
-            (
-                IpNet::V6(Ipv6Net::new_assert(Ipv6Addr::from(a), l)),
-                &self.details[d as usize],
-            )
-        });
+        let v4 = self
+            .v4_nets
+            .iter()
+            .zip(&self.v4_detail)
+            .map(|(&(a, l), &d)| {
+                (
+                    IpNet::V4(Ipv4Net::new_assert(Ipv4Addr::from(a), l)),
+                    &self.details[d as usize],
+                )
+            });
+        let v6 = self
+            .v6_nets
+            .iter()
+            .zip(&self.v6_detail)
+            .map(|(&(a, l), &d)| {
+                (
+                    IpNet::V6(Ipv6Net::new_assert(Ipv6Addr::from(a), l)),
+                    &self.details[d as usize],
+                )
+            });
         v4.chain(v6)
     }
 
@@ -257,11 +265,24 @@ impl RangeTable {
     /// Normalises the user's region and checks it appears among `cloud`'s
     /// regions; the error lists them. `global` is a scope, not a place a
     /// cluster runs, so it is refused too.
+    ///
+    /// Azure's service tags abbreviate some region names (`germanywc` for
+    /// the `germanywestcentral` that AKS node labels carry); the full name
+    /// is accepted and resolved to the file's spelling, which is what
+    /// lookups return.
     pub fn resolve_region(&self, cloud: Cloud, region: &str) -> Result<String, RangesError> {
         let wanted = normalize(region);
         let regions = self.regions(cloud);
         if wanted != "global" && regions.contains(wanted.as_str()) {
             return Ok(wanted);
+        }
+        if cloud == Cloud::Azure {
+            if let Some(&(short, _)) = AZURE_SHORT_REGIONS.iter().find(|(_, long)| *long == wanted)
+            {
+                if regions.contains(short) {
+                    return Ok(short.to_string());
+                }
+            }
         }
         Err(RangesError::UnknownRegion {
             cloud,
@@ -279,6 +300,22 @@ impl RangeTable {
         (self.v4.interval_count(), self.v6.interval_count())
     }
 }
+
+/// Azure service-tag region spellings that differ from the region names
+/// Azure (and AKS's `topology.kubernetes.io/region`) use elsewhere.
+const AZURE_SHORT_REGIONS: [(&str, &str); 11] = [
+    ("brazilne", "brazilnortheast"),
+    ("brazilse", "brazilsoutheast"),
+    ("centralfrance", "francecentral"),
+    ("chilec", "chilecentral"),
+    ("germanyn", "germanynorth"),
+    ("germanywc", "germanywestcentral"),
+    ("norwaye", "norwayeast"),
+    ("norwayw", "norwaywest"),
+    ("southfrance", "francesouth"),
+    ("switzerlandn", "switzerlandnorth"),
+    ("switzerlandw", "switzerlandwest"),
+];
 
 /// The cache `ranges fetch` fills and `--ranges` defaults to:
 /// `$XDG_CACHE_HOME/kubenetmon/ranges`, else `~/.cache/kubenetmon/ranges`.
@@ -324,27 +361,45 @@ mod tests {
         let t = RangeTable::from_entries(vec![
             ("52.0.0.0/8".parse().unwrap(), d(Cloud::Aws, "amazon", "x")),
             ("52.216.0.0/15".parse().unwrap(), d(Cloud::Aws, "s3", "y")),
-            ("2600:1f00::/24".parse().unwrap(), d(Cloud::Aws, "amazon", "x")),
+            (
+                "2600:1f00::/24".parse().unwrap(),
+                d(Cloud::Aws, "amazon", "x"),
+            ),
             ("2600:1f18::/33".parse().unwrap(), d(Cloud::Aws, "ec2", "y")),
         ]);
         assert_eq!(t.lookup(ip("52.217.1.1")).unwrap().detail.service, "s3");
         assert_eq!(t.lookup(ip("52.218.1.1")).unwrap().detail.service, "amazon");
         assert!(t.lookup(ip("53.0.0.1")).is_none());
         let m = t.lookup(ip("2600:1f18::1")).unwrap();
-        assert_eq!((m.detail.service.as_str(), m.prefix.to_string()), ("ec2", "2600:1f18::/33".into()));
-        assert_eq!(t.lookup(ip("2600:1f19:8000::1")).unwrap().detail.service, "amazon");
+        assert_eq!(
+            (m.detail.service.as_str(), m.prefix.to_string()),
+            ("ec2", "2600:1f18::/33".into())
+        );
+        assert_eq!(
+            t.lookup(ip("2600:1f19:8000::1")).unwrap().detail.service,
+            "amazon"
+        );
         assert!(t.lookup(ip("2a00::1")).is_none());
         // IPv4-mapped IPv6 is looked up as IPv4.
-        assert_eq!(t.lookup(ip("::ffff:52.216.1.1")).unwrap().detail.service, "s3");
+        assert_eq!(
+            t.lookup(ip("::ffff:52.216.1.1")).unwrap().detail.service,
+            "s3"
+        );
         assert_eq!((t.ipv4_len(), t.ipv6_len()), (2, 2));
     }
 
     #[test]
     fn regions_are_per_cloud_and_non_empty() {
         let t = RangeTable::from_entries(vec![
-            ("1.0.0.0/8".parse().unwrap(), d(Cloud::Aws, "ec2", "us-east-1")),
+            (
+                "1.0.0.0/8".parse().unwrap(),
+                d(Cloud::Aws, "ec2", "us-east-1"),
+            ),
             ("2.0.0.0/8".parse().unwrap(), d(Cloud::Aws, "ec2", "")),
-            ("3.0.0.0/8".parse().unwrap(), d(Cloud::Aws, "amazon", "global")),
+            (
+                "3.0.0.0/8".parse().unwrap(),
+                d(Cloud::Aws, "amazon", "global"),
+            ),
             ("4.0.0.0/8".parse().unwrap(), d(Cloud::Gcp, "x", "us-east1")),
         ]);
         assert_eq!(
@@ -352,11 +407,41 @@ mod tests {
             ["global", "us-east-1"]
         );
         assert!(t.regions(Cloud::Azure).is_empty());
-        assert_eq!(t.resolve_region(Cloud::Aws, " US-East-1").unwrap(), "us-east-1");
-        let err = t.resolve_region(Cloud::Aws, "us-east1").unwrap_err().to_string();
-        assert!(err.contains("\"us-east1\"") && err.contains("known regions: us-east-1"), "{err}");
+        assert_eq!(
+            t.resolve_region(Cloud::Aws, " US-East-1").unwrap(),
+            "us-east-1"
+        );
+        let err = t
+            .resolve_region(Cloud::Aws, "us-east1")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("\"us-east1\"") && err.contains("known regions: us-east-1"),
+            "{err}"
+        );
         assert!(t.resolve_region(Cloud::Aws, "global").is_err());
-        let err = t.resolve_region(Cloud::Azure, "westeurope").unwrap_err().to_string();
+        let err = t
+            .resolve_region(Cloud::Azure, "westeurope")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("no prefixes of that cloud"), "{err}");
+    }
+
+    #[test]
+    fn azure_full_region_names_resolve_to_the_tag_spelling() {
+        let t = RangeTable::from_entries(vec![(
+            "1.0.0.0/8".parse().unwrap(),
+            d(Cloud::Azure, "azurecloud", "germanywc"),
+        )]);
+        assert_eq!(
+            t.resolve_region(Cloud::Azure, "germanywestcentral")
+                .unwrap(),
+            "germanywc"
+        );
+        assert_eq!(
+            t.resolve_region(Cloud::Azure, "GermanyWC").unwrap(),
+            "germanywc"
+        );
+        assert!(t.resolve_region(Cloud::Azure, "norwayeast").is_err());
     }
 }
