@@ -1020,7 +1020,10 @@ mod tests {
     #[test]
     fn u64_parsing_edges() {
         assert_eq!(parse_u64(b"0", "k"), Ok(0));
-        assert_eq!(parse_u64(b"9999999999999999999", "k"), Ok(9_999_999_999_999_999_999));
+        assert_eq!(
+            parse_u64(b"9999999999999999999", "k"),
+            Ok(9_999_999_999_999_999_999)
+        );
         assert_eq!(parse_u64(b"18446744073709551615", "k"), Ok(u64::MAX));
         assert!(parse_u64(b"18446744073709551616", "k").is_err());
         assert!(parse_u64(b"99999999999999999999", "k").is_err());
