@@ -111,6 +111,8 @@ N timeout 12 conntrack -E -o timestamp,extended,id >"$OUT/events-timestamp-exten
 E3=$!
 N timeout 12 conntrack -E -o ktimestamp,id >"$OUT/events-ktimestamp-id.txt" 2>&1 &
 E4=$!
+N timeout 12 conntrack -E -o xml >"$OUT/events-xml.txt" 2>&1 &
+E5=$!
 sleep 1
 
 send_raw() { # ns proto hex-payload dst
@@ -192,5 +194,5 @@ s.settimeout(2); s.sendto(b"hello", ("192.168.100.20", 5353)); s.recvfrom(100)
 '
 N conntrack -L -p udp --orig-port-src 40011 >"$OUT/list-noacct.txt" 2>&1
 
-wait "$E1" "$E2" "$E3" "$E4" || true
+wait "$E1" "$E2" "$E3" "$E4" "$E5" || true
 echo "fixtures written to $OUT" >&2

@@ -9,7 +9,10 @@ fuzz_target!(|data: &[u8]| {
     let mut lines = 0;
     for chunk in ChunkReader::with_limits(data, 64, 128) {
         let p = parse_chunk(&chunk.unwrap());
-        assert_eq!(p.lines as usize, p.flows.len() + p.malformed.len() + (p.blank + p.summary) as usize);
+        assert_eq!(
+            p.lines as usize,
+            p.flows.len() + p.malformed.len() + (p.blank + p.summary) as usize
+        );
         lines += p.lines;
     }
     let newlines = data.iter().filter(|&&b| b == b'\n').count() as u64;

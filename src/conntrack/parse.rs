@@ -47,16 +47,8 @@ fn find_blank(i: &[u8]) -> usize {
     const HI: u64 = 0x8080_8080_8080_8080;
     let mut p = 0;
     while p + 8 <= i.len() {
-        let w = u64::from_le_bytes([
-            i[p],
-            i[p + 1],
-            i[p + 2],
-            i[p + 3],
-            i[p + 4],
-            i[p + 5],
-            i[p + 6],
-            i[p + 7],
-        ]);
+        let word: [u8; 8] = i[p..p + 8].try_into().unwrap_or([0; 8]);
+        let w = u64::from_le_bytes(word);
         let sp = w ^ (LO * u64::from(b' '));
         let tab = w ^ (LO * u64::from(b'\t'));
         let hits = (sp.wrapping_sub(LO) & !sp & HI) | (tab.wrapping_sub(LO) & !tab & HI);
@@ -82,7 +74,9 @@ fn token(i: &[u8]) -> Res<'_, &[u8]> {
     if end == 0 {
         return Err(nom::Err::Error(ParseError::UnexpectedToken(String::new())));
     }
-    let mut next = end;
+    // `i[end]`, if any, is a blank; conntrack pads only after the protocol
+    // names, so the loop below rarely runs.
+    let mut next = (end + 1).min(i.len());
     while next < i.len() && is_ws(i[next]) {
         next += 1;
     }
@@ -1026,7 +1020,10 @@ mod tests {
     #[test]
     fn u64_parsing_edges() {
         assert_eq!(parse_u64(b"0", "k"), Ok(0));
-        assert_eq!(parse_u64(b"9999999999999999999", "k"), Ok(9_999_999_999_999_999_999));
+        assert_eq!(
+            parse_u64(b"9999999999999999999", "k"),
+            Ok(9_999_999_999_999_999_999)
+        );
         assert_eq!(parse_u64(b"18446744073709551615", "k"), Ok(u64::MAX));
         assert!(parse_u64(b"18446744073709551616", "k").is_err());
         assert!(parse_u64(b"99999999999999999999", "k").is_err());

@@ -164,6 +164,7 @@ pub(crate) fn parse_xml_line(body: &[u8], line_no: u64) -> Result<Line, ParseErr
             Item::Close => {
                 if stack.pop() == Some(b"flow".as_slice()) {
                     closed = true;
+                    break;
                 }
             }
             Item::Empty { name } => match name {
@@ -207,6 +208,16 @@ pub(crate) fn parse_xml_line(body: &[u8], line_no: u64) -> Result<Line, ParseErr
     }
     if !closed {
         return Err(ParseError::BadXml("missing </flow>".into()));
+    }
+    // conntrack -E appends ` [USERSPACE] portid=N [progname=X]` even in XML.
+    let tail = i.trim_ascii();
+    if tail.starts_with(b"[USERSPACE]") {
+        flow.flags.insert(Flags::USERSPACE);
+    } else if !tail.is_empty() {
+        return Err(ParseError::BadXml(format!(
+            "unexpected '{}' after </flow>",
+            snippet(tail)
+        )));
     }
     flow.protocol =
         protocol.ok_or_else(|| ParseError::BadXml("no <layer4> in the original tuple".into()))?;
