@@ -692,6 +692,22 @@ fn usage_and_runtime_errors_have_their_exit_codes() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("/nonexistent/dump.txt"));
+    // stdin cannot be both a dump and the inventory.
+    Command::cargo_bin("kubenetmon")
+        .unwrap()
+        .args([
+            "label",
+            "-",
+            "--node",
+            NODE_A,
+            "--inventory",
+            "-",
+            "--dry-run",
+        ])
+        .write_stdin("")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("both a dump and the inventory"));
     // Rows and summary cannot both go to stdout.
     label()
         .arg(dump_a())

@@ -318,6 +318,13 @@ pub fn run(args: LabelArgs) -> anyhow::Result<ExitCode> {
         Err(msg) => return Ok(usage_error(msg)),
     };
     let have_inventory = !args.inventory.inventory.is_empty();
+    if args.inventory.inventory.iter().any(|p| is_stdio(p))
+        && dumps.iter().any(|d| is_stdio(&d.path))
+    {
+        return Ok(usage_error(
+            "stdin (`-`) cannot be both a dump and the inventory",
+        ));
+    }
     let rows_to_stdout = !args.dry_run && is_stdio(&args.output);
     if rows_to_stdout && args.summary_json.as_deref().is_some_and(is_stdio) {
         return Ok(usage_error(
