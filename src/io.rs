@@ -77,14 +77,17 @@ impl AtomicFile {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(&dir)
-            .map_err(|source| IoError::Temp {
-                path: target.to_path_buf(),
-                source,
-            })?;
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".tmp");
+        // Like any newly created file (0666 less the umask), not tempfile's 0600:
+        // the result is an ordinary output, e.g. for a ClickHouse server to read.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let temp = builder.tempfile_in(&dir).map_err(|source| IoError::Temp {
+            path: target.to_path_buf(),
+            source,
+        })?;
         Ok(AtomicFile {
             target: target.to_path_buf(),
             temp,
@@ -170,6 +173,20 @@ mod tests {
             .err()
             .unwrap();
         assert!(err.to_string().contains("/nonexistent/dump.txt"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn committed_file_gets_ordinary_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.csv");
+        write_atomic(&target, b"x").unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        // the same mode as a file created the ordinary way (0666 less the umask)
+        let plain = dir.path().join("plain");
+        std::fs::File::create(&plain).unwrap();
+        assert_eq!(mode(&target), mode(&plain));
     }
 
     #[test]

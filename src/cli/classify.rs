@@ -1,14 +1,32 @@
-//! `kubenetmon classify`.
+//! `kubenetmon classify`: look addresses up in the range table (SPEC §5,
+//! §5.2), and classify them as §3.9 does when the local cloud and region
+//! are known.
 
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::net::IpAddr;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Args;
+use kubenetmon::inventory;
+use kubenetmon::label::{classify_remote, LocalSite, PrivateNets};
+use kubenetmon::ranges::RangeTable;
+use serde::Serialize;
 
 use super::common::{InventoryArgs, LocalArgs, RangeSourceArgs};
 
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  kubenetmon classify 52.216.10.20 2600:1f18::1
+  kubenetmon classify 52.216.10.20 --cloud aws --region us-east-1
+  kubenetmon classify --json --inventory cluster.json < addresses.txt
+  kubenetmon classify 8.8.8.8 --ranges ./ranges --aws ./ip-ranges.json
+
+Without --cloud/--region (or an --inventory to infer them from) only the
+range lookup is shown; with them, the connection class too.")]
 pub struct ClassifyArgs {
-    /// IP addresses to look up; read from stdin, one per line, when none or `-`
+    /// IP addresses to look up; read from stdin (whitespace-separated) for
+    /// `-`, or when none are given and stdin is not a terminal
     #[arg(value_name = "IP")]
     pub ips: Vec<String>,
     #[command(flatten)]
@@ -17,11 +35,289 @@ pub struct ClassifyArgs {
     pub local: LocalArgs,
     #[command(flatten)]
     pub inventory: InventoryArgs,
-    /// One JSON object per line
+    /// One JSON object per line, per address, in input order
     #[arg(long)]
     pub json: bool,
+    /// Do not print range-file warnings
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
-pub fn run(_args: ClassifyArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`kubenetmon classify` is not implemented yet")
+/// What one input turned into.
+enum Answer {
+    Found {
+        ip: IpAddr,
+        cloud: String,
+        region: String,
+        service: String,
+        prefix: String,
+        class: Option<&'static str>,
+        /// §3.9 refused to classify (a same-cloud prefix with no region).
+        error: Option<String>,
+    },
+    Unparsable {
+        input: String,
+    },
+}
+
+/// §5.2's line, keys in its order.
+#[derive(Serialize)]
+struct JsonFound<'a> {
+    ip: String,
+    cloud: &'a str,
+    region: &'a str,
+    service: &'a str,
+    prefix: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    class: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonError<'a> {
+    ip: &'a str,
+    error: String,
+}
+
+fn unparsable_message(input: &str) -> String {
+    format!("{input:?} is not an IPv4 or IPv6 address")
+}
+
+fn answer(
+    input: &str,
+    table: &RangeTable,
+    local: Option<&LocalSite>,
+    private: &PrivateNets,
+) -> Answer {
+    let Ok(ip) = input.trim().parse::<IpAddr>() else {
+        return Answer::Unparsable {
+            input: input.to_string(),
+        };
+    };
+    let looked_up = |error: Option<String>| {
+        let m = table.lookup(ip);
+        Answer::Found {
+            ip,
+            cloud: m.map_or("", |m| m.detail.cloud.as_str()).to_string(),
+            region: m.map_or("", |m| m.detail.region.as_str()).to_string(),
+            service: m.map_or("", |m| m.detail.service.as_str()).to_string(),
+            prefix: m.map_or(String::new(), |m| m.prefix.to_string()),
+            class: None,
+            error,
+        }
+    };
+    match local {
+        None => looked_up(None),
+        Some(local) => match classify_remote(ip, local, private, table) {
+            Ok(r) => Answer::Found {
+                ip,
+                cloud: r.cloud.to_string(),
+                region: r.region.to_string(),
+                service: r.service.to_string(),
+                prefix: r.prefix.map_or(String::new(), |p| p.to_string()),
+                class: Some(r.class.as_str()),
+                error: None,
+            },
+            Err(e) => looked_up(Some(e.to_string())),
+        },
+    }
+}
+
+/// The inputs in order: arguments, with `-` (or no arguments and a piped
+/// stdin) standing for stdin's whitespace-separated tokens.
+fn inputs(args: &[String]) -> anyhow::Result<Vec<String>> {
+    let read_stdin = |out: &mut Vec<String>| -> anyhow::Result<()> {
+        for line in io::stdin().lock().lines() {
+            let line = line.context("cannot read addresses from stdin")?;
+            let line = line.split('#').next().unwrap_or("");
+            out.extend(line.split_whitespace().map(str::to_string));
+        }
+        Ok(())
+    };
+    let mut out = Vec::new();
+    if args.is_empty() {
+        if io::stdin().is_terminal() {
+            anyhow::bail!(UsageError(
+                "no addresses given: pass them as arguments or on stdin".into()
+            ));
+        }
+        read_stdin(&mut out)?;
+        return Ok(out);
+    }
+    let mut stdin_done = false;
+    for a in args {
+        if a == "-" {
+            if !stdin_done {
+                read_stdin(&mut out)?;
+                stdin_done = true;
+            }
+        } else {
+            out.push(a.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// A usage mistake: exit code 2, like clap's own.
+#[derive(Debug)]
+struct UsageError(String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
+    let inputs = match inputs(&args.ips) {
+        Ok(i) => i,
+        Err(e) if e.is::<UsageError>() => {
+            eprintln!("kubenetmon: error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+        Err(e) => return Err(e),
+    };
+    let inventory = if args.inventory.inventory.is_empty() {
+        None
+    } else {
+        Some(inventory::load(&args.inventory.inventory).context("cannot load the inventory")?)
+    };
+    let cloud = args.local.cloud(inventory.as_ref())?;
+    let loaded = args.ranges.load(cloud, args.quiet)?;
+    let local = args.local.resolve(inventory.as_ref(), &loaded.table)?;
+    let private = args.local.private_nets();
+
+    let answers = inputs
+        .iter()
+        .map(|i| answer(i, &loaded.table, local.as_ref(), &private));
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let result = if args.json {
+        write_json(&mut out, answers)
+    } else {
+        write_table(&mut out, answers, local.is_some())
+    }
+    .and_then(|failed| out.flush().map(|()| failed));
+    match result {
+        Ok(failed) => Ok(if failed {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        }),
+        // A closed pipe (`| head`) is the reader's choice, not our failure.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(e).context("cannot write to stdout"),
+    }
+}
+
+/// Writes one line per answer; true when some input failed.
+fn write_json(out: &mut impl Write, answers: impl Iterator<Item = Answer>) -> io::Result<bool> {
+    let mut failed = false;
+    for a in answers {
+        match a {
+            Answer::Found {
+                ip,
+                cloud,
+                region,
+                service,
+                prefix,
+                class,
+                error,
+            } => {
+                failed |= error.is_some();
+                let line = JsonFound {
+                    ip: ip.to_string(),
+                    cloud: &cloud,
+                    region: &region,
+                    service: &service,
+                    prefix: &prefix,
+                    class,
+                    error: error.as_deref(),
+                };
+                serde_json::to_writer(&mut *out, &line)?;
+            }
+            Answer::Unparsable { input } => {
+                failed = true;
+                let line = JsonError {
+                    ip: &input,
+                    error: unparsable_message(&input),
+                };
+                serde_json::to_writer(&mut *out, &line)?;
+            }
+        }
+        out.write_all(b"\n")?;
+    }
+    Ok(failed)
+}
+
+/// An aligned table (so it needs every answer first); `-` marks empty
+/// values. Unparsable inputs are reported on stderr.
+fn write_table(
+    out: &mut impl Write,
+    answers: impl Iterator<Item = Answer>,
+    with_class: bool,
+) -> io::Result<bool> {
+    let mut header = vec!["IP", "CLOUD", "REGION", "SERVICE", "PREFIX"];
+    if with_class {
+        header.push("CLASS");
+    }
+    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
+    let mut failed = false;
+    for a in answers {
+        match a {
+            Answer::Found {
+                ip,
+                cloud,
+                region,
+                service,
+                prefix,
+                class,
+                error,
+            } => {
+                let dash = |s: String| if s.is_empty() { "-".to_string() } else { s };
+                let mut row = vec![
+                    ip.to_string(),
+                    dash(cloud),
+                    dash(region),
+                    dash(service),
+                    dash(prefix),
+                ];
+                if with_class {
+                    row.push(class.unwrap_or("-").to_string());
+                }
+                if let Some(e) = error {
+                    failed = true;
+                    eprintln!("kubenetmon: error: {e}");
+                }
+                rows.push(row);
+            }
+            Answer::Unparsable { input } => {
+                failed = true;
+                eprintln!("kubenetmon: error: {}", unparsable_message(&input));
+            }
+        }
+    }
+    if rows.len() == 1 {
+        // No address answered (empty input, or only unparsable ones).
+        return Ok(failed);
+    }
+    let columns = rows[0].len();
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    for row in &rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c + 1 == columns {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}  ", w = widths[c]));
+            }
+        }
+        writeln!(out, "{line}")?;
+    }
+    Ok(failed)
 }

@@ -3,7 +3,12 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::Args;
+use kubenetmon::inventory::Inventory;
+use kubenetmon::label::{LocalSite, PrivateNets};
+use kubenetmon::model::Cloud;
+use kubenetmon::ranges::{self, RangeTable};
 
 /// Where the cloud range files come from.
 #[derive(Debug, Clone, Args)]
@@ -56,4 +61,109 @@ pub struct InventoryArgs {
 #[allow(dead_code)]
 pub fn parse_ip(s: &str) -> Option<IpAddr> {
     s.trim().parse().ok()
+}
+
+impl RangeSourceArgs {
+    pub fn sources(&self) -> ranges::RangeSources {
+        ranges::RangeSources {
+            dir: self.ranges.clone(),
+            aws: self.aws.clone(),
+            gcp: self.gcp.clone(),
+            google: self.google.clone(),
+            azure: self.azure.clone(),
+        }
+    }
+
+    /// Loads and merges the range files (SPEC §2), printing warnings to
+    /// stderr unless `quiet`. `local_cloud` makes its regional file required.
+    pub fn load(
+        &self,
+        local_cloud: Option<Cloud>,
+        quiet: bool,
+    ) -> anyhow::Result<ranges::LoadedRanges> {
+        let loaded = ranges::load(&self.sources(), local_cloud)
+            .context("cannot load the cloud IP range files")?;
+        if !quiet {
+            print_warnings(&loaded.warnings);
+        }
+        Ok(loaded)
+    }
+}
+
+/// At most this many warnings of one run are printed; the rest are counted.
+const MAX_WARNINGS: usize = 10;
+
+fn print_warnings(warnings: &[String]) {
+    for w in warnings.iter().take(MAX_WARNINGS) {
+        eprintln!("kubenetmon: warning: {w}");
+    }
+    if warnings.len() > MAX_WARNINGS {
+        eprintln!(
+            "kubenetmon: warning: ... and {} more range-file warnings",
+            warnings.len() - MAX_WARNINGS
+        );
+    }
+}
+
+impl LocalArgs {
+    /// The local cloud: `--cloud`, else inferred from the inventory's nodes.
+    /// Known before the ranges are loaded, since it decides which range file
+    /// must exist; the region is resolved afterwards, against the table.
+    pub fn cloud(&self, inventory: Option<&Inventory>) -> anyhow::Result<Option<Cloud>> {
+        if let Some(c) = &self.cloud {
+            return c
+                .parse::<Cloud>()
+                .map(Some)
+                .map_err(|e| anyhow::anyhow!("--cloud: {e}"));
+        }
+        match inventory {
+            Some(inv) => Ok(inv
+                .infer_cloud_region()
+                .context("cannot infer the local cloud from the inventory")?
+                .0),
+            None => Ok(None),
+        }
+    }
+
+    /// `--cloud`/`--region`, each else inferred from the inventory; the
+    /// region is normalised and checked against the table's regions of that
+    /// cloud. `Ok(None)` when neither is given nor inferable; an error when
+    /// only one of the two is known.
+    pub fn resolve(
+        &self,
+        inventory: Option<&Inventory>,
+        table: &RangeTable,
+    ) -> anyhow::Result<Option<LocalSite>> {
+        let cloud = self.cloud(inventory)?;
+        let region = match &self.region {
+            Some(r) => Some(r.clone()),
+            None => match inventory {
+                Some(inv) => {
+                    inv.infer_cloud_region()
+                        .context("cannot infer the local region from the inventory")?
+                        .1
+                }
+                None => None,
+            },
+        };
+        match (cloud, region) {
+            (None, None) => Ok(None),
+            (Some(cloud), Some(region)) => {
+                let region = table.resolve_region(cloud, &region)?;
+                Ok(Some(LocalSite { cloud, region }))
+            }
+            (Some(cloud), None) => anyhow::bail!(
+                "the local cloud is {cloud} but the region is unknown; pass --region \
+                 (or an inventory whose nodes carry topology.kubernetes.io/region)"
+            ),
+            (None, Some(region)) => anyhow::bail!(
+                "the local region is {region:?} but the cloud is unknown; pass --cloud \
+                 (or an inventory whose nodes carry spec.providerID)"
+            ),
+        }
+    }
+
+    pub fn private_nets(&self) -> PrivateNets {
+        PrivateNets::with_extra(self.private_cidr.iter().copied())
+    }
 }

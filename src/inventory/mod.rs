@@ -7,8 +7,37 @@ use std::net::IpAddr;
 
 use thiserror::Error;
 
+use crate::model::{normalize, Cloud};
+
+mod load;
+
+pub use load::load;
+
 #[derive(Debug, Error)]
 pub enum InventoryError {
+    #[error("{path}: {message}")]
+    Read { path: String, message: String },
+    #[error("{path}: not valid kubectl JSON (line {line}, column {column}): {message}")]
+    Json {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error(
+        "{path}: no Pod, Node or Service objects (expected the output of \
+         `kubectl get pods,nodes,services -A -o json`)"
+    )]
+    NoItems { path: String },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+    #[error("the nodes disagree on the {what}: {detail}; pass --{flag}")]
+    Disagree {
+        what: &'static str,
+        flag: &'static str,
+        /// `node-a says aws, node-b says gcp`
+        detail: String,
+    },
     #[error("nodes {first:?} and {second:?} both have InternalIP {ip}")]
     DuplicateInternalIp {
         ip: IpAddr,
@@ -188,5 +217,189 @@ impl Inventory {
         self.services_by_ip
             .get(&ip)
             .map(|&i| &self.services[i as usize])
+    }
+}
+
+/// Cloud from a node's `spec.providerID` scheme.
+fn provider_cloud(provider_id: &str) -> Option<Cloud> {
+    let scheme = provider_id.split_once("://")?.0;
+    match scheme.to_ascii_lowercase().as_str() {
+        "aws" => Some(Cloud::Aws),
+        "gce" => Some(Cloud::Gcp),
+        "azure" => Some(Cloud::Azure),
+        _ => None,
+    }
+}
+
+/// Region of a node: the region label (or its deprecated beta name), else
+/// derived from the zone in an AWS or GCE providerID
+/// (`aws:///us-east-1a/i-…` → `us-east-1`, `gce://proj/us-central1-b/n` → `us-central1`).
+fn node_region(node: &Node) -> Option<String> {
+    for key in [
+        "topology.kubernetes.io/region",
+        "failure-domain.beta.kubernetes.io/region",
+    ] {
+        if let Some(r) = node.labels.get(key).filter(|r| !r.trim().is_empty()) {
+            return Some(normalize(r));
+        }
+    }
+    let (scheme, rest) = node.provider_id.split_once("://")?;
+    let zone = match scheme {
+        "aws" => rest.trim_start_matches('/').split('/').next()?,
+        "gce" => rest.split('/').nth(1)?,
+        _ => return None,
+    };
+    let region = match scheme {
+        // us-east-1a → us-east-1
+        "aws" => zone.trim_end_matches(|c: char| c.is_ascii_lowercase()),
+        // us-central1-b → us-central1
+        _ => zone.rsplit_once('-')?.0,
+    };
+    (!region.is_empty() && region != zone).then(|| normalize(region))
+}
+
+impl Inventory {
+    /// The cluster's cloud and normalised region, from the nodes'
+    /// `spec.providerID` and `topology.kubernetes.io/region` label. Nodes
+    /// without either say nothing; two nodes that disagree are an error
+    /// asking for `--cloud` / `--region`.
+    pub fn infer_cloud_region(&self) -> Result<(Option<Cloud>, Option<String>), InventoryError> {
+        let mut cloud: Option<(Cloud, &str)> = None;
+        let mut region: Option<(String, &str)> = None;
+        for node in &self.nodes {
+            if let Some(c) = provider_cloud(&node.provider_id) {
+                match cloud {
+                    Some((seen, by)) if seen != c => {
+                        return Err(InventoryError::Disagree {
+                            what: "cloud",
+                            flag: "cloud",
+                            detail: format!("{by} says {seen}, {} says {c}", node.name),
+                        })
+                    }
+                    Some(_) => {}
+                    None => cloud = Some((c, &node.name)),
+                }
+            }
+            if let Some(r) = node_region(node) {
+                match &region {
+                    Some((seen, by)) if *seen != r => {
+                        return Err(InventoryError::Disagree {
+                            what: "region",
+                            flag: "region",
+                            detail: format!("{by} says {seen}, {} says {r}", node.name),
+                        })
+                    }
+                    Some(_) => {}
+                    None => region = Some((r, &node.name)),
+                }
+            }
+        }
+        Ok((cloud.map(|c| c.0), region.map(|r| r.0)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(name: &str, provider_id: &str, region: Option<&str>) -> Node {
+        let mut labels = BTreeMap::new();
+        if let Some(r) = region {
+            labels.insert("topology.kubernetes.io/region".to_string(), r.to_string());
+        }
+        Node {
+            name: name.into(),
+            labels,
+            provider_id: provider_id.into(),
+            internal_ips: Vec::new(),
+        }
+    }
+
+    fn infer(nodes: Vec<Node>) -> Result<(Option<Cloud>, Option<String>), InventoryError> {
+        Inventory::from_objects(Vec::new(), nodes, Vec::new())
+            .unwrap()
+            .infer_cloud_region()
+    }
+
+    #[test]
+    fn cloud_from_provider_id_and_region_from_label() {
+        let got = infer(vec![
+            node("a", "aws:///us-east-1a/i-0abc", Some("US-East-1")),
+            node("b", "aws:///us-east-1b/i-0def", Some("us-east-1")),
+        ])
+        .unwrap();
+        assert_eq!(got, (Some(Cloud::Aws), Some("us-east-1".into())));
+        let got = infer(vec![node(
+            "a",
+            "gce://proj/europe-west1-b/a",
+            Some("europe-west1"),
+        )])
+        .unwrap();
+        assert_eq!(got.0, Some(Cloud::Gcp));
+        let got = infer(vec![node(
+            "a",
+            "azure:///subscriptions/s/resourceGroups/r/providers/Microsoft.Compute/virtualMachines/a",
+            Some("westeurope"),
+        )])
+        .unwrap();
+        assert_eq!(got, (Some(Cloud::Azure), Some("westeurope".into())));
+    }
+
+    #[test]
+    fn region_falls_back_to_the_provider_id_zone() {
+        assert_eq!(
+            infer(vec![node("a", "aws:///eu-west-2c/i-1", None)])
+                .unwrap()
+                .1
+                .as_deref(),
+            Some("eu-west-2")
+        );
+        assert_eq!(
+            infer(vec![node("a", "gce://p/us-central1-f/a", None)])
+                .unwrap()
+                .1
+                .as_deref(),
+            Some("us-central1")
+        );
+        assert_eq!(infer(vec![node("a", "azure:///x", None)]).unwrap().1, None);
+    }
+
+    #[test]
+    fn unknown_providers_and_no_nodes_say_nothing() {
+        assert_eq!(
+            infer(vec![node(
+                "a",
+                "kind://docker/kind/kind-control-plane",
+                None
+            )])
+            .unwrap(),
+            (None, None)
+        );
+        assert_eq!(infer(Vec::new()).unwrap(), (None, None));
+    }
+
+    #[test]
+    fn disagreement_is_an_error_naming_both_nodes() {
+        let err = infer(vec![
+            node("a", "aws:///us-east-1a/i-1", None),
+            node("b", "gce://p/us-east1-b/b", None),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("\"a\"") || err.contains(" a "), "{err}");
+        assert!(
+            err.contains("--cloud") && err.contains("aws") && err.contains("gcp"),
+            "{err}"
+        );
+        let err = infer(vec![
+            node("a", "aws:///us-east-1a/i-1", Some("us-east-1")),
+            node("b", "aws:///us-west-2a/i-2", Some("us-west-2")),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("--region") && err.contains("us-west-2"),
+            "{err}"
+        );
     }
 }

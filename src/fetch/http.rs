@@ -1,0 +1,166 @@
+//! One bounded HTTP download: status check, size cap, total deadline, and
+//! retries with backoff for errors that may go away on their own.
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use reqwest::blocking::Client;
+
+use super::{FetchError, Limits};
+
+/// Receives download progress for one provider; the CLI draws bars with it.
+pub trait Progress: Send + Sync {
+    /// A request to `url` is about to be sent (again, on a retry or walk-back).
+    fn request(&self, _url: &str) {}
+    /// The response announced its length (`None`: unknown).
+    fn length(&self, _len: Option<u64>) {}
+    /// `n` more body bytes arrived.
+    fn advance(&self, _n: u64) {}
+}
+
+/// Progress that goes nowhere.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// Builds the client every download shares. With `system_proxy`, reqwest
+/// reads `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`.
+pub fn client(limits: &Limits, system_proxy: bool) -> Result<Client, FetchError> {
+    let builder = Client::builder();
+    let builder = if system_proxy {
+        builder
+    } else {
+        builder.no_proxy()
+    };
+    builder
+        .connect_timeout(limits.connect_timeout)
+        .timeout(limits.timeout)
+        .user_agent(concat!("kubenetmon/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| FetchError::Client(error_chain(&e)))
+}
+
+/// Downloads `url`, retrying transient failures (5xx, 408, 429, timeouts,
+/// connection and body errors) up to `limits.retries` times.
+pub fn download(
+    client: &Client,
+    url: &str,
+    limits: &Limits,
+    progress: &dyn Progress,
+) -> Result<Vec<u8>, FetchError> {
+    let mut attempt = 0;
+    loop {
+        progress.request(url);
+        match download_once(client, url, limits, progress) {
+            Err(e) if e.is_transient() && attempt < limits.retries => {
+                std::thread::sleep(backoff_for(limits.backoff, attempt));
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn download_once(
+    client: &Client,
+    url: &str,
+    limits: &Limits,
+    progress: &dyn Progress,
+) -> Result<Vec<u8>, FetchError> {
+    let started = Instant::now();
+    let transport = |e: reqwest::Error| FetchError::Transport {
+        url: url.to_string(),
+        message: error_chain(&e),
+    };
+    let mut resp = client.get(url).send().map_err(transport)?;
+    let status = resp.status();
+    if status == reqwest::StatusCode::NOT_FOUND {
+        return Err(FetchError::NotFound {
+            url: url.to_string(),
+        });
+    }
+    if !status.is_success() {
+        return Err(FetchError::Status {
+            url: url.to_string(),
+            status: status.as_u16(),
+        });
+    }
+    let announced = resp.content_length();
+    if let Some(len) = announced {
+        if len > limits.max_bytes {
+            return Err(FetchError::TooLarge {
+                url: url.to_string(),
+                limit: limits.max_bytes,
+            });
+        }
+    }
+    progress.length(announced);
+    let mut body = Vec::with_capacity(announced.unwrap_or(1 << 16) as usize);
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = match resp.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(FetchError::Transport {
+                    url: url.to_string(),
+                    message: io_chain(&e),
+                })
+            }
+        };
+        if (body.len() + n) as u64 > limits.max_bytes {
+            return Err(FetchError::TooLarge {
+                url: url.to_string(),
+                limit: limits.max_bytes,
+            });
+        }
+        body.extend_from_slice(&buf[..n]);
+        progress.advance(n as u64);
+        // reqwest bounds each read by the timeout; this bounds their sum.
+        if started.elapsed() > limits.timeout {
+            return Err(FetchError::Transport {
+                url: url.to_string(),
+                message: format!("timed out after {:?}", limits.timeout),
+            });
+        }
+    }
+    if let Some(len) = announced {
+        if (body.len() as u64) < len {
+            return Err(FetchError::Transport {
+                url: url.to_string(),
+                message: format!(
+                    "body truncated: got {} of {len} announced bytes",
+                    body.len()
+                ),
+            });
+        }
+    }
+    Ok(body)
+}
+
+/// reqwest's Display is terse ("error sending request"); the causes say why.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let s = c.to_string();
+        if !out.contains(&s) {
+            out.push_str(": ");
+            out.push_str(&s);
+        }
+        cur = c.source();
+    }
+    out
+}
+
+fn io_chain(e: &std::io::Error) -> String {
+    match e.get_ref() {
+        Some(inner) => error_chain(inner),
+        None => e.to_string(),
+    }
+}
+
+/// Doubling delay; the exponent is capped so a huge `--retries` cannot overflow.
+fn backoff_for(base: Duration, attempt: u32) -> Duration {
+    base.saturating_mul(1 << attempt.min(10))
+}

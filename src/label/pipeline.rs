@@ -1,0 +1,551 @@
+//! Drives the labeller over whole dumps: chunks of lines are parsed and
+//! labelled in parallel (rayon), then handed to the sink in input order, so
+//! the output is the same at any thread count. Memory is bounded by the
+//! window (a few chunks per thread), never by the dump.
+
+use std::collections::HashMap;
+use std::io::{self, BufRead};
+
+use rayon::prelude::*;
+use thiserror::Error;
+
+use super::{label_flow, Context, ErrorKind, LabelError, Outcome, Summary};
+use crate::conntrack::{
+    parse_chunk, Chunk, ChunkReader, Flow, Malformed, ParseError, DEFAULT_CHUNK_BYTES,
+};
+use crate::inventory::Inventory;
+use crate::model::LabelledFlow;
+use crate::output::{OutputError, Sink};
+
+#[derive(Debug, Error)]
+pub enum PipelineError {
+    #[error("{file}: read error: {source}")]
+    Read { file: String, source: io::Error },
+    #[error("{file}:{line}: malformed line (--strict): {reason}")]
+    Strict {
+        file: String,
+        line: u64,
+        reason: ParseError,
+    },
+    #[error(transparent)]
+    Output(#[from] OutputError),
+}
+
+/// What the pipeline tells its caller as it goes (messages, progress).
+/// The library prints nothing itself.
+pub trait Observer {
+    /// A malformed line, in input order.
+    fn malformed(&mut self, _file: &str, _m: &Malformed) {}
+    /// The first flow of the run whose direction cannot be told.
+    fn first_label_error(&mut self, _file: &str, _line: u64, _e: &LabelError) {}
+    /// After every window: the totals so far.
+    fn progress(&mut self, _so_far: &Summary) {}
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+impl Observer for Quiet {}
+
+/// How the pipeline runs. Parallelism is whatever rayon pool it is called in.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Chunks parsed per parallel step; bounds memory with the chunk size.
+    pub window: usize,
+    /// First malformed line is fatal.
+    pub strict: bool,
+    /// Bytes of whole lines per chunk.
+    pub chunk_bytes: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            window: 2 * rayon::current_num_threads().max(1),
+            strict: false,
+            chunk_bytes: DEFAULT_CHUNK_BYTES,
+        }
+    }
+}
+
+struct ChunkOut<'a> {
+    summary: Summary,
+    labelled: Vec<LabelledFlow<'a>>,
+    malformed: Vec<Malformed>,
+    /// First label error of each kind in the chunk (line, error).
+    first_errors: [Option<(u64, LabelError)>; 3],
+}
+
+fn process<'a>(chunk: &Chunk, ctx: Option<&Context<'a>>) -> ChunkOut<'a> {
+    let parsed = parse_chunk(chunk);
+    let mut summary = Summary::default();
+    summary.lines = parsed.lines;
+    summary.flows = parsed.flows.len() as u64;
+    summary.malformed = parsed.malformed.len() as u64;
+    summary.flows_with_counters = parsed.flows.iter().filter(|f| f.has_counters()).count() as u64;
+    let mut labelled = Vec::new();
+    let mut first_errors = [None; 3];
+    if let Some(ctx) = ctx {
+        labelled.reserve(parsed.flows.len());
+        for flow in &parsed.flows {
+            let outcome = label_flow(flow, ctx);
+            summary.record(&outcome);
+            match outcome {
+                Outcome::Labelled(l) => labelled.push(l),
+                Outcome::Error(e) => {
+                    let slot = &mut first_errors[e.kind() as usize];
+                    if slot.is_none() {
+                        *slot = Some((flow.line, e));
+                    }
+                }
+                Outcome::Ignored(_) => {}
+            }
+        }
+    }
+    ChunkOut {
+        summary,
+        labelled,
+        malformed: parsed.malformed,
+        first_errors,
+    }
+}
+
+/// Reads, parses and (given a context) labels one dump, writing labelled
+/// flows to `sink` in input order. Without a context it only parses
+/// (`label --dry-run` without an inventory).
+pub fn run_dump<'a, R: BufRead>(
+    input: R,
+    file: &str,
+    ctx: Option<&Context<'a>>,
+    mut sink: Option<&mut (dyn Sink + Send)>,
+    opts: Options,
+    observer: &mut (dyn Observer + Send),
+) -> Result<Summary, PipelineError> {
+    let mut total = Summary::default();
+    let mut reader = ChunkReader::with_chunk_bytes(input, opts.chunk_bytes);
+    let window = opts.window.max(1);
+    let mut seen_errors = [false; 3];
+    loop {
+        let mut chunks = Vec::with_capacity(window);
+        for c in reader.by_ref().take(window) {
+            chunks.push(c.map_err(|source| PipelineError::Read {
+                file: file.to_string(),
+                source,
+            })?);
+        }
+        if chunks.is_empty() {
+            break;
+        }
+        let outs: Vec<ChunkOut<'a>> = chunks.par_iter().map(|c| process(c, ctx)).collect();
+        drop(chunks);
+        for out in outs {
+            for m in &out.malformed {
+                if opts.strict {
+                    return Err(PipelineError::Strict {
+                        file: file.to_string(),
+                        line: m.line,
+                        reason: m.reason.clone(),
+                    });
+                }
+                observer.malformed(file, m);
+            }
+            for (k, e) in out.first_errors.iter().enumerate() {
+                if let (Some((line, e)), false) = (e, seen_errors[k]) {
+                    seen_errors[k] = true;
+                    observer.first_label_error(file, *line, e);
+                }
+            }
+            if let Some(sink) = sink.as_deref_mut() {
+                if !out.labelled.is_empty() {
+                    sink.write_batch(&out.labelled)?;
+                }
+            }
+            total.merge(&out.summary);
+        }
+        total.rows = 2 * total.labelled;
+        observer.progress(&total);
+    }
+    total.rows = 2 * total.labelled;
+    Ok(total)
+}
+
+/// How often each node's pods and InternalIPs occur in a dump's flows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeVotes {
+    /// Node name → number of flows that mention it (once per flow).
+    pub counts: HashMap<String, u64>,
+}
+
+/// The outcome of node inference (SPEC §5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeGuess {
+    Node(String),
+    /// No flow mentions any node of the inventory.
+    Nothing,
+    /// The winner has fewer than twice the runner-up's flows.
+    Ambiguous {
+        first: (String, u64),
+        second: (String, u64),
+    },
+}
+
+impl NodeVotes {
+    fn add_flow(&mut self, f: &Flow, inv: &Inventory) {
+        let mut hit: [Option<&str>; 8] = [None; 8];
+        let mut n = 0;
+        for ip in [f.orig.src, f.orig.dst, f.reply.src, f.reply.dst] {
+            let node = inv.node_by_internal_ip(ip).map(|n| n.name.as_str());
+            for name in node.into_iter().chain(
+                inv.pods_by_ip(ip)
+                    .map(|p| p.node_name.as_str())
+                    .filter(|s| !s.is_empty()),
+            ) {
+                if !hit[..n].contains(&Some(name)) && n < hit.len() {
+                    hit[n] = Some(name);
+                    n += 1;
+                }
+            }
+        }
+        for name in hit[..n].iter().flatten() {
+            *self.counts.entry((*name).to_string()).or_default() += 1;
+        }
+    }
+
+    fn merge(&mut self, other: NodeVotes) {
+        for (k, v) in other.counts {
+            *self.counts.entry(k).or_default() += v;
+        }
+    }
+
+    /// Nodes by descending count (ties by name, for stable messages).
+    pub fn ranked(&self) -> Vec<(String, u64)> {
+        let mut v: Vec<_> = self.counts.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        v
+    }
+
+    /// The node the dump was taken on, if the votes are clear: the winner
+    /// needs at least twice the runner-up's count.
+    pub fn decide(&self) -> NodeGuess {
+        let ranked = self.ranked();
+        match ranked.as_slice() {
+            [] => NodeGuess::Nothing,
+            [(_, 0), ..] => NodeGuess::Nothing,
+            [(name, _)] => NodeGuess::Node(name.clone()),
+            [first, second, ..] => {
+                if first.1 >= 2 * second.1 {
+                    NodeGuess::Node(first.0.clone())
+                } else {
+                    NodeGuess::Ambiguous {
+                        first: first.clone(),
+                        second: second.clone(),
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// First pass for node inference: counts, per node, the flows that mention
+/// one of its pods or its InternalIP. Malformed lines are skipped here (the
+/// labelling pass reports them).
+pub fn count_node_votes<R: BufRead>(
+    input: R,
+    file: &str,
+    inv: &Inventory,
+    opts: Options,
+) -> Result<NodeVotes, PipelineError> {
+    let mut reader = ChunkReader::with_chunk_bytes(input, opts.chunk_bytes);
+    let mut votes = NodeVotes::default();
+    loop {
+        let mut chunks = Vec::with_capacity(opts.window.max(1));
+        for c in reader.by_ref().take(opts.window.max(1)) {
+            chunks.push(c.map_err(|source| PipelineError::Read {
+                file: file.to_string(),
+                source,
+            })?);
+        }
+        if chunks.is_empty() {
+            return Ok(votes);
+        }
+        let parts: Vec<NodeVotes> = chunks
+            .par_iter()
+            .map(|c| {
+                let mut v = NodeVotes::default();
+                for f in &parse_chunk(c).flows {
+                    v.add_flow(f, inv);
+                }
+                v
+            })
+            .collect();
+        for p in parts {
+            votes.merge(p);
+        }
+    }
+}
+
+impl ErrorKind {
+    /// What a user should know about an error kind when it first occurs.
+    pub fn hint(self) -> &'static str {
+        match self {
+            ErrorKind::UnknownDirection => {
+                "flows between addresses that are not pods of this node (common and harmless: \
+                 connections of pods that are gone, or not in the inventory); they are counted \
+                 and skipped"
+            }
+            ErrorKind::MultiplePods => {
+                "several live pods in the inventory share one IP; take the inventory closer to \
+                 the dump's time"
+            }
+            ErrorKind::SameCloudEmptyRegion => {
+                "a prefix of the local cloud has no region in the range files"
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::{Node, Pod, PodPhase};
+    use crate::label::{LabelIndex, LocalSite, PrivateNets, TimeSource};
+    use crate::model::{Cloud, ConnectionClass};
+    use crate::ranges::RangeTable;
+    use std::sync::{Arc, Mutex};
+
+    fn inv() -> Inventory {
+        let pod = |name: &str, node: &str, ip: &str| Pod {
+            name: name.into(),
+            namespace: "ns".into(),
+            node_name: node.into(),
+            phase: PodPhase::Running,
+            ips: vec![ip.parse().unwrap()],
+            ..Default::default()
+        };
+        let node = |name: &str, ip: &str| Node {
+            name: name.into(),
+            internal_ips: vec![ip.parse().unwrap()],
+            ..Default::default()
+        };
+        Inventory::from_objects(
+            vec![
+                pod("a1", "node-a", "10.244.1.11"),
+                pod("a2", "node-a", "10.244.1.12"),
+                pod("b1", "node-b", "10.244.2.12"),
+            ],
+            vec![node("node-a", "10.0.1.10"), node("node-b", "10.0.2.20")],
+            vec![],
+        )
+        .unwrap()
+    }
+
+    fn line(src: &str, dst: &str, bytes: u64) -> String {
+        format!(
+            "tcp      6 117 TIME_WAIT src={src} dst={dst} sport=1000 dport=80 packets=2 bytes={bytes} \
+             src={dst} dst={src} sport=80 dport=1000 packets=1 bytes=10 [ASSURED] mark=0 use=1\n"
+        )
+    }
+
+    /// A dump with many flows, a malformed line, and known per-flow bytes.
+    fn dump(n: usize) -> String {
+        let mut s = String::new();
+        for i in 0..n {
+            s += &line(
+                "10.244.1.11",
+                &format!("203.0.113.{}", i % 250 + 1),
+                i as u64 + 1,
+            );
+            if i == n / 2 {
+                s += "this is not a conntrack line\n";
+            }
+        }
+        s += "conntrack v1.4.7 (conntrack-tools): 3 flow entries have been shown.\n";
+        s
+    }
+
+    #[derive(Default)]
+    struct Collect {
+        flows: Vec<(u64, String)>,
+    }
+
+    struct SharedSink(Arc<Mutex<Collect>>);
+
+    impl Sink for SharedSink {
+        fn write_batch(&mut self, flows: &[LabelledFlow<'_>]) -> Result<(), OutputError> {
+            let mut c = self.0.lock().unwrap();
+            for f in flows {
+                c.flows.push((f.out.bytes, f.remote.ip.to_string()));
+            }
+            Ok(())
+        }
+        fn finish(self: Box<Self>) -> Result<u64, OutputError> {
+            Ok(2 * self.0.lock().unwrap().flows.len() as u64)
+        }
+    }
+
+    #[derive(Default)]
+    struct Record {
+        malformed: Vec<(String, u64)>,
+        first_errors: Vec<ErrorKind>,
+    }
+
+    impl Observer for Record {
+        fn malformed(&mut self, file: &str, m: &Malformed) {
+            self.malformed.push((file.to_string(), m.line));
+        }
+        fn first_label_error(&mut self, _file: &str, _line: u64, e: &LabelError) {
+            self.first_errors.push(e.kind());
+        }
+    }
+
+    fn run(text: &str, threads: usize, window: usize) -> (Summary, Vec<(u64, String)>, Record) {
+        let inv = inv();
+        let index = LabelIndex::new(&inv);
+        let table = RangeTable::default();
+        let local = LocalSite {
+            cloud: Cloud::Aws,
+            region: "us-east-1".into(),
+        };
+        let private = PrivateNets::upstream();
+        let ctx = Context {
+            node: "node-a",
+            index: &index,
+            table: &table,
+            local: &local,
+            private: &private,
+            ignore_udp: false,
+            time: TimeSource::Fixed(0),
+        };
+        let shared = Arc::new(Mutex::new(Collect::default()));
+        let mut sink: Box<dyn Sink + Send> = Box::new(SharedSink(shared.clone()));
+        let mut rec = Record::default();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let summary = pool
+            .install(|| {
+                // Tiny chunks so that many chunks run in parallel.
+                run_dump(
+                    text.as_bytes(),
+                    "d.txt",
+                    Some(&ctx),
+                    Some(sink.as_mut()),
+                    Options {
+                        window,
+                        strict: false,
+                        chunk_bytes: 256,
+                    },
+                    &mut rec,
+                )
+            })
+            .unwrap();
+        assert_eq!(sink.finish().unwrap(), summary.rows);
+        let flows = std::mem::take(&mut shared.lock().unwrap().flows);
+        (summary, flows, rec)
+    }
+
+    #[test]
+    fn output_order_and_totals_do_not_depend_on_threads() {
+        let text = dump(500);
+        let (s1, f1, r1) = run(&text, 1, 1);
+        let (s4, f4, r4) = run(&text, 4, 8);
+        assert_eq!(s1, s4);
+        assert_eq!(f1, f4);
+        assert_eq!(f1.len(), 500);
+        // Input order: the i-th flow carried i+1 bytes out.
+        for (i, (bytes, _)) in f1.iter().enumerate() {
+            assert_eq!(*bytes, i as u64 + 1);
+        }
+        assert_eq!(s1.lines, 502);
+        assert_eq!(s1.flows, 500);
+        assert_eq!(s1.malformed, 1);
+        assert_eq!(s1.labelled, 500);
+        assert_eq!(s1.rows, 1000);
+        let (out, inb) = s1.bytes(ConnectionClass::PublicInternet);
+        assert_eq!(out, (1..=500).sum::<u64>());
+        assert_eq!(inb, 5000);
+        assert_eq!(r1.malformed, vec![("d.txt".to_string(), 252)]);
+        assert_eq!(r1.malformed, r4.malformed);
+    }
+
+    #[test]
+    fn first_error_of_each_kind_is_reported_once() {
+        let mut text = String::new();
+        for _ in 0..50 {
+            text += &line("198.51.100.1", "203.0.113.1", 5);
+        }
+        let (s, _, rec) = run(&text, 2, 4);
+        assert_eq!(s.errors(ErrorKind::UnknownDirection), 50);
+        assert_eq!(rec.first_errors, vec![ErrorKind::UnknownDirection]);
+    }
+
+    #[test]
+    fn strict_names_file_line_and_reason() {
+        let text = dump(20);
+        let err = run_dump(
+            text.as_bytes(),
+            "x.txt",
+            None,
+            None,
+            Options {
+                window: 2,
+                strict: true,
+                chunk_bytes: 256,
+            },
+            &mut Quiet,
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("x.txt:12: malformed line"), "{msg}");
+    }
+
+    #[test]
+    fn parse_only_counts_lines_flows_malformed() {
+        let text = dump(30);
+        let s = run_dump(
+            text.as_bytes(),
+            "x",
+            None,
+            None,
+            Options::default(),
+            &mut Quiet,
+        )
+        .unwrap();
+        assert_eq!((s.lines, s.flows, s.malformed), (32, 30, 1));
+        assert_eq!((s.labelled, s.rows, s.total_ignored()), (0, 0, 0));
+        assert_eq!(s.flows_with_counters, 30);
+    }
+
+    #[test]
+    fn node_votes_pick_the_clear_winner_and_refuse_close_calls() {
+        let inv = inv();
+        let count =
+            |text: &str| count_node_votes(text.as_bytes(), "x", &inv, Options::default()).unwrap();
+        // Three flows mention node-a's pods, one of them also node-b's pod.
+        let mut text = line("10.244.1.11", "203.0.113.1", 1);
+        text += &line("10.244.1.12", "203.0.113.1", 1);
+        text += &line("10.244.1.11", "10.244.2.12", 1);
+        let v = count(&text);
+        assert_eq!(v.counts["node-a"], 3);
+        assert_eq!(v.counts["node-b"], 1);
+        assert_eq!(v.decide(), NodeGuess::Node("node-a".into()));
+        // InternalIP counts too; 3 vs 2 is not a clear win.
+        text += &line("10.0.2.20", "203.0.113.1", 1);
+        let v = count(&text);
+        assert_eq!(
+            v.decide(),
+            NodeGuess::Ambiguous {
+                first: ("node-a".into(), 3),
+                second: ("node-b".into(), 2)
+            }
+        );
+        // Exactly twice is enough.
+        text += &line("10.244.1.12", "203.0.113.9", 1);
+        assert_eq!(count(&text).decide(), NodeGuess::Node("node-a".into()));
+        assert_eq!(count("").decide(), NodeGuess::Nothing);
+        assert_eq!(
+            count(&line("198.51.100.1", "203.0.113.1", 1)).decide(),
+            NodeGuess::Nothing
+        );
+    }
+}

@@ -1,0 +1,258 @@
+//! Run counters and their §5.1 JSON form.
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+
+use super::{ErrorKind, IgnoreReason, Outcome};
+use crate::model::ConnectionClass;
+
+/// What happened to every line of a run. Per-chunk summaries are merged in
+/// input order, so the totals do not depend on the thread count.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Every input line, blank and summary lines included.
+    pub lines: u64,
+    /// Lines that parsed as flows.
+    pub flows: u64,
+    pub malformed: u64,
+    ignored: [u64; 7],
+    errors: [u64; 3],
+    /// Flows that produced rows.
+    pub labelled: u64,
+    /// Rows written (or, in a dry run, that would have been).
+    pub rows: u64,
+    /// Bytes and packets by class × direction (`[out, in]`).
+    bytes: [[u64; 2]; 4],
+    packets: [[u64; 2]; 4],
+    /// Flows that carried counters (`packets=`/`bytes=`); zero means
+    /// accounting is off on the node.
+    pub flows_with_counters: u64,
+}
+
+impl Summary {
+    pub fn ignored(&self, r: IgnoreReason) -> u64 {
+        self.ignored[r.index()]
+    }
+
+    pub fn errors(&self, k: ErrorKind) -> u64 {
+        self.errors[k.index()]
+    }
+
+    /// Bytes `(out, in)` of one class.
+    pub fn bytes(&self, c: ConnectionClass) -> (u64, u64) {
+        let [o, i] = self.bytes[c.index()];
+        (o, i)
+    }
+
+    /// Packets `(out, in)` of one class.
+    pub fn packets(&self, c: ConnectionClass) -> (u64, u64) {
+        let [o, i] = self.packets[c.index()];
+        (o, i)
+    }
+
+    pub fn total_ignored(&self) -> u64 {
+        self.ignored.iter().sum()
+    }
+
+    pub fn total_errors(&self) -> u64 {
+        self.errors.iter().sum()
+    }
+
+    /// Counts one labelling outcome (the flow itself is counted by the caller).
+    pub fn record(&mut self, outcome: &Outcome<'_>) {
+        match outcome {
+            Outcome::Labelled(l) => {
+                self.labelled += 1;
+                let c = l.class.index();
+                self.bytes[c][0] += l.out.bytes;
+                self.bytes[c][1] += l.inbound.bytes;
+                self.packets[c][0] += l.out.packets;
+                self.packets[c][1] += l.inbound.packets;
+            }
+            Outcome::Ignored(r) => self.ignored[r.index()] += 1,
+            Outcome::Error(e) => self.errors[e.kind().index()] += 1,
+        }
+    }
+
+    pub fn merge(&mut self, other: &Summary) {
+        self.lines += other.lines;
+        self.flows += other.flows;
+        self.malformed += other.malformed;
+        for (a, b) in self.ignored.iter_mut().zip(other.ignored) {
+            *a += b;
+        }
+        for (a, b) in self.errors.iter_mut().zip(other.errors) {
+            *a += b;
+        }
+        self.labelled += other.labelled;
+        self.rows += other.rows;
+        for c in 0..4 {
+            for d in 0..2 {
+                self.bytes[c][d] += other.bytes[c][d];
+                self.packets[c][d] += other.packets[c][d];
+            }
+        }
+        self.flows_with_counters += other.flows_with_counters;
+    }
+
+    /// The §5.1 document (plus `packets` by class and `flows_with_counters`).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("summary serialises")
+    }
+}
+
+struct Named<'s, T: Copy, const N: usize>(&'s [u64; N], [T; N], fn(T) -> &'static str);
+
+impl<T: Copy, const N: usize> Serialize for Named<'_, T, N> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(N))?;
+        for (k, v) in self.1.iter().zip(self.0) {
+            m.serialize_entry((self.2)(*k), v)?;
+        }
+        m.end()
+    }
+}
+
+struct ByClass<'s>(&'s [[u64; 2]; 4]);
+
+impl Serialize for ByClass<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct OutIn {
+            out: u64,
+            #[serde(rename = "in")]
+            inbound: u64,
+        }
+        let mut m = s.serialize_map(Some(4))?;
+        for c in ConnectionClass::ALL {
+            let [out, inbound] = self.0[c.index()];
+            m.serialize_entry(c.as_str(), &OutIn { out, inbound })?;
+        }
+        m.end()
+    }
+}
+
+impl Serialize for Summary {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Reason arrays are indexed by discriminant; name them in that order.
+        let ignored_order = [
+            IgnoreReason::EventNotFinal,
+            IgnoreReason::ZeroCounters,
+            IgnoreReason::Protocol,
+            IgnoreReason::Loopback,
+            IgnoreReason::UdpIgnored,
+            IgnoreReason::Ipv6,
+            IgnoreReason::NodeFlow,
+        ];
+        let mut m = s.serialize_map(Some(10))?;
+        m.serialize_entry("lines", &self.lines)?;
+        m.serialize_entry("flows", &self.flows)?;
+        m.serialize_entry("malformed", &self.malformed)?;
+        m.serialize_entry(
+            "ignored",
+            &Named(&self.ignored, ignored_order, IgnoreReason::as_str),
+        )?;
+        m.serialize_entry(
+            "errors",
+            &Named(&self.errors, ErrorKind::ALL, ErrorKind::as_str),
+        )?;
+        m.serialize_entry("labelled", &self.labelled)?;
+        m.serialize_entry("rows", &self.rows)?;
+        m.serialize_entry("bytes", &ByClass(&self.bytes))?;
+        m.serialize_entry("packets", &ByClass(&self.packets))?;
+        m.serialize_entry("flows_with_counters", &self.flows_with_counters)?;
+        m.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::label::LabelError;
+
+    #[test]
+    fn discriminant_order_matches_the_names() {
+        for (i, r) in [
+            IgnoreReason::EventNotFinal,
+            IgnoreReason::ZeroCounters,
+            IgnoreReason::Protocol,
+            IgnoreReason::Loopback,
+            IgnoreReason::UdpIgnored,
+            IgnoreReason::Ipv6,
+            IgnoreReason::NodeFlow,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            assert_eq!(r.index(), i);
+        }
+        for (i, k) in ErrorKind::ALL.into_iter().enumerate() {
+            assert_eq!(k.index(), i);
+        }
+    }
+
+    #[test]
+    fn json_has_every_contract_key() {
+        let mut s = Summary {
+            lines: 10,
+            flows: 8,
+            malformed: 1,
+            rows: 4,
+            ..Default::default()
+        };
+        s.record(&Outcome::Ignored(IgnoreReason::NodeFlow));
+        s.record(&Outcome::Ignored(IgnoreReason::EventNotFinal));
+        s.record(&Outcome::Error(LabelError::MultiplePods {
+            ip: "10.0.0.1".parse().unwrap(),
+            count: 2,
+        }));
+        let v = s.to_json();
+        assert_eq!(v["lines"], 10);
+        assert_eq!(v["flows"], 8);
+        assert_eq!(v["malformed"], 1);
+        assert_eq!(v["rows"], 4);
+        assert_eq!(v["labelled"], 0);
+        for k in [
+            "zero_counters",
+            "protocol",
+            "loopback",
+            "udp_ignored",
+            "ipv6",
+            "node_flow",
+            "event_not_final",
+        ] {
+            assert!(v["ignored"][k].is_u64(), "ignored.{k}");
+        }
+        assert_eq!(v["ignored"]["node_flow"], 1);
+        assert_eq!(v["ignored"]["event_not_final"], 1);
+        assert_eq!(v["ignored"]["ipv6"], 0);
+        assert_eq!(v["errors"]["multiple_pods"], 1);
+        assert_eq!(v["errors"]["unknown_direction"], 0);
+        assert_eq!(v["errors"]["same_cloud_empty_region"], 0);
+        for c in [
+            "INTRA_VPC",
+            "INTRA_REGION",
+            "INTER_REGION",
+            "PUBLIC_INTERNET",
+        ] {
+            assert_eq!(v["bytes"][c]["out"], 0);
+            assert_eq!(v["bytes"][c]["in"], 0);
+        }
+    }
+
+    #[test]
+    fn merge_adds_everything() {
+        let mut a = Summary {
+            lines: 1,
+            flows: 1,
+            ..Default::default()
+        };
+        a.record(&Outcome::Ignored(IgnoreReason::Ipv6));
+        let mut b = a.clone();
+        b.malformed = 3;
+        b.flows_with_counters = 2;
+        a.merge(&b);
+        assert_eq!((a.lines, a.flows, a.malformed), (2, 2, 3));
+        assert_eq!(a.ignored(IgnoreReason::Ipv6), 2);
+        assert_eq!(a.flows_with_counters, 2);
+    }
+}
