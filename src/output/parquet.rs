@@ -87,6 +87,9 @@ struct StrDict {
     keys: Vec<i32>,
     values: StringBuilder,
     index: FxHashMap<Box<str>, i32>,
+    /// Key by (address, length) of the strings seen in the current `push`:
+    /// a flow's strings borrow from the inventory, so most repeat by address.
+    by_ptr: FxHashMap<(usize, usize), i32>,
     /// Address, length and key of the previous value. Only valid within one
     /// `write_batch` call, while the borrowed strings are alive.
     last: Option<(usize, usize, i32)>,
@@ -94,22 +97,37 @@ struct StrDict {
 
 impl StrDict {
     fn key(&mut self, s: &str) -> i32 {
-        if let Some((ptr, len, key)) = self.last {
-            if ptr == s.as_ptr() as usize && len == s.len() {
+        let ptr = (s.as_ptr() as usize, s.len());
+        if let Some((p, l, key)) = self.last {
+            if (p, l) == ptr {
                 return key;
             }
         }
-        let key = match self.index.get(s) {
+        let key = match self.by_ptr.get(&ptr) {
             Some(&k) => k,
             None => {
-                let k = self.index.len() as i32;
-                self.index.insert(s.into(), k);
-                self.values.append_value(s);
+                let k = match self.index.get(s) {
+                    Some(&k) => k,
+                    None => {
+                        let k = self.index.len() as i32;
+                        self.index.insert(s.into(), k);
+                        self.values.append_value(s);
+                        k
+                    }
+                };
+                self.by_ptr.insert(ptr, k);
                 k
             }
         };
-        self.last = Some((s.as_ptr() as usize, s.len(), key));
+        self.last = Some((ptr.0, ptr.1, key));
         key
+    }
+
+    /// Pointers are only meaningful while the flows they came from are
+    /// borrowed, i.e. within one `push`.
+    fn forget_pointers(&mut self) {
+        self.last = None;
+        self.by_ptr.clear();
     }
 
     fn push2(&mut self, s: &str) {
@@ -121,7 +139,7 @@ impl StrDict {
         let keys = Int32Array::from(std::mem::take(&mut self.keys));
         let values = Arc::new(self.values.finish());
         self.index.clear();
-        self.last = None;
+        self.forget_pointers();
         Arc::new(DictionaryArray::<Int32Type>::new(keys, values))
     }
 }
@@ -341,46 +359,60 @@ impl ParquetSink {
         }
     }
 
-    fn push(&mut self, flow: &LabelledFlow<'_>) -> Result<(), String> {
-        let bucket = match self.last {
-            Some((t, b)) if t == flow.observed_at => b,
-            _ => {
-                let b = TimeBucket::of(flow.observed_at, self.interval_seconds)?;
-                self.last = Some((flow.observed_at, b));
-                b
-            }
-        };
-        // Check before pushing anything, so the columns stay the same length.
-        let local_ip = flow_ipv4(Field::LocalIpv4, flow)?;
-        let remote_ip = flow_ipv4(Field::RemoteIpv4, flow)?;
-        for (field, b) in &mut self.columns {
+    /// Checks a run of flows and computes their time buckets, before any
+    /// column is touched, so the columns always stay the same length.
+    fn buckets(&mut self, flows: &[LabelledFlow<'_>]) -> Result<Vec<TimeBucket>, String> {
+        let mut out = Vec::with_capacity(flows.len());
+        for flow in flows {
+            let bucket = match self.last {
+                Some((t, b)) if t == flow.observed_at => b,
+                _ => {
+                    let b = TimeBucket::of(flow.observed_at, self.interval_seconds)?;
+                    self.last = Some((flow.observed_at, b));
+                    b
+                }
+            };
+            flow_ipv4(Field::LocalIpv4, flow)?;
+            flow_ipv4(Field::RemoteIpv4, flow)?;
+            out.push(bucket);
+        }
+        Ok(out)
+    }
+
+    /// Appends two rows per flow to every column; columns are filled in
+    /// parallel, each by one task, in flow order.
+    fn push(&mut self, flows: &[LabelledFlow<'_>], buckets: &[TimeBucket]) {
+        self.columns.par_iter_mut().for_each(|(field, b)| {
+            let field = *field;
             match b {
-                Builder::Date(v) => v.extend_from_slice(&[bucket.day; 2]),
-                Builder::Time(v) => v.extend_from_slice(&[bucket.interval_start; 2]),
-                Builder::Text(d) => d.push2(flow_text(*field, flow)),
-                Builder::Ip(d) => d.push2(if *field == Field::LocalIpv4 {
-                    local_ip
-                } else {
-                    remote_ip
-                }),
-                Builder::Port(v) => v.extend_from_slice(&[flow_port(*field, flow); 2]),
-                Builder::Count(v) => v.extend_from_slice(&match field {
-                    Field::Bytes => [flow.out.bytes, flow.inbound.bytes],
-                    _ => [flow.out.packets, flow.inbound.packets],
-                }),
+                Builder::Date(v) => v.extend(buckets.iter().flat_map(|b| [b.day; 2])),
+                Builder::Time(v) => v.extend(buckets.iter().flat_map(|b| [b.interval_start; 2])),
+                Builder::Text(d) => {
+                    for flow in flows {
+                        d.push2(flow_text(field, flow));
+                    }
+                    d.forget_pointers();
+                }
+                Builder::Ip(d) => {
+                    for flow in flows {
+                        // Checked in `buckets`.
+                        d.push2(flow_ipv4(field, flow).unwrap_or(Ipv4Addr::UNSPECIFIED));
+                    }
+                }
+                Builder::Port(v) => v.extend(flows.iter().flat_map(|f| [flow_port(field, f); 2])),
+                Builder::Count(v) => v.extend(flows.iter().flat_map(|f| match field {
+                    Field::Bytes => [f.out.bytes, f.inbound.bytes],
+                    _ => [f.out.packets, f.inbound.packets],
+                })),
                 Builder::ConstU16(_)
                 | Builder::ConstText(_)
                 | Builder::Flags
                 | Builder::Direction => {}
             }
-        }
-        self.pending += 2;
-        Ok(())
+        });
+        self.pending += 2 * flows.len();
     }
 
-    /// Encodes the gathered rows into the current row group, one column per
-    /// rayon task: the writer's per-value dictionary lookups are most of the
-    /// cost, and columns are independent.
     fn flush_batch(&mut self) -> Result<(), OutputError> {
         if self.pending == 0 {
             return Ok(());
@@ -444,26 +476,20 @@ impl ParquetSink {
 
 impl Sink for ParquetSink {
     fn write_batch(&mut self, flows: &[LabelledFlow<'_>]) -> Result<(), OutputError> {
-        for (_, b) in &mut self.columns {
-            if let Builder::Text(d) = b {
-                d.last = None;
-            }
-        }
-        for flow in flows {
-            if let Err(message) = self.push(flow) {
-                return Err(OutputError::Value {
-                    path: self.name.clone(),
-                    message,
-                });
-            }
+        let mut rest = flows;
+        while !rest.is_empty() {
+            // As many flows as fit in the current record batch (rows come in pairs).
+            let room = ((BATCH_ROWS - self.pending) / 2).max(1);
+            let (seg, tail) = rest.split_at(room.min(rest.len()));
+            let buckets = self.buckets(seg).map_err(|message| OutputError::Value {
+                path: self.name.clone(),
+                message,
+            })?;
+            self.push(seg, &buckets);
             if self.pending >= BATCH_ROWS {
                 self.flush_batch()?;
             }
-        }
-        for (_, b) in &mut self.columns {
-            if let Builder::Text(d) = b {
-                d.last = None;
-            }
+            rest = tail;
         }
         Ok(())
     }
@@ -487,5 +513,80 @@ impl Sink for ParquetSink {
             }
         }
         Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ConnectionClass, Counters, Endpoint, Protocol};
+    use arrow::array::AsArray;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use std::net::IpAddr;
+
+    fn flow(pod: &str) -> LabelledFlow<'_> {
+        let ip = IpAddr::V4(Ipv4Addr::new(10, 244, 1, 11));
+        LabelledFlow {
+            observed_at: 1_700_000_000,
+            proto: Protocol::Tcp,
+            class: ConnectionClass::IntraVpc,
+            local: Endpoint {
+                pod,
+                ..Endpoint::bare(ip, 80)
+            },
+            remote: Endpoint::bare(ip, 443),
+            remote_cloud: "",
+            remote_region: "",
+            remote_service: "",
+            out: Counters::default(),
+            inbound: Counters::default(),
+        }
+    }
+
+    fn local_pods(path: &Path) -> Vec<String> {
+        let file = std::fs::File::open(path).unwrap();
+        let mut out = Vec::new();
+        for batch in ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap()
+        {
+            let batch = batch.unwrap();
+            let col = batch.column_by_name("localPod").unwrap();
+            let dict = col.as_dictionary::<Int32Type>();
+            let values = dict.values().as_string::<i32>();
+            for k in dict.keys().values() {
+                out.push(values.value(*k as usize).to_string());
+            }
+        }
+        out
+    }
+
+    /// Dictionary keys found by a string's address must not outlive the
+    /// `write_batch` call: the next call may bring other text at that address.
+    #[test]
+    fn reused_addresses_with_new_text_get_their_own_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.parquet");
+        let meta = RunMeta {
+            environment: "production".into(),
+            local_cloud: "aws".into(),
+            local_region: "us-east-1".into(),
+            local_cluster: "c".into(),
+            interval_seconds: 60,
+        };
+        let mut sink = ParquetSink::create(&path, &meta).unwrap();
+        let mut buf = String::from("pod-a");
+        let twin = String::from("pod-a"); // same text, another address
+        sink.write_batch(&[flow(&buf), flow(&twin), flow(&buf)])
+            .unwrap();
+        buf.replace_range(.., "pod-b"); // same address and length, new text
+        sink.write_batch(&[flow(&buf), flow(&twin)]).unwrap();
+        assert_eq!(Box::new(sink).finish().unwrap(), 10);
+        let want: Vec<&str> = ["pod-a", "pod-a", "pod-a", "pod-b", "pod-a"]
+            .iter()
+            .flat_map(|p| [*p, *p])
+            .collect();
+        assert_eq!(local_pods(&path), want);
     }
 }
