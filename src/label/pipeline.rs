@@ -124,6 +124,21 @@ pub fn run_dump<'a, R: BufRead>(
     let mut reader = ChunkReader::with_chunk_bytes(input, opts.chunk_bytes);
     let window = opts.window.max(1);
     let mut seen_errors = [false; 3];
+    // A two-stage pipeline inside the caller's rayon pool: window k is
+    // written to the sink while window k+1 is parsed and labelled, so the
+    // sink (single-threaded in parts) does not leave the other cores idle.
+    // Rows still reach the sink in input order.
+    let mut pending: Vec<Vec<LabelledFlow<'a>>> = Vec::new();
+    let write = |sink: &mut Option<&mut (dyn Sink + Send)>,
+                 batches: Vec<Vec<LabelledFlow<'a>>>|
+     -> Result<(), OutputError> {
+        if let Some(sink) = sink.as_deref_mut() {
+            for b in &batches {
+                sink.write_batch(b)?;
+            }
+        }
+        Ok(())
+    };
     loop {
         let mut chunks = Vec::with_capacity(window);
         for c in reader.by_ref().take(window) {
@@ -135,7 +150,17 @@ pub fn run_dump<'a, R: BufRead>(
         if chunks.is_empty() {
             break;
         }
-        let outs: Vec<ChunkOut<'a>> = chunks.par_iter().map(|c| process(c, ctx)).collect();
+        let previous = std::mem::take(&mut pending);
+        let (written, outs) = rayon::join(
+            || write(&mut sink, previous),
+            || {
+                chunks
+                    .par_iter()
+                    .map(|c| process(c, ctx))
+                    .collect::<Vec<ChunkOut<'a>>>()
+            },
+        );
+        written?;
         drop(chunks);
         for out in outs {
             for m in &out.malformed {
@@ -154,16 +179,15 @@ pub fn run_dump<'a, R: BufRead>(
                     observer.first_label_error(file, *line, e);
                 }
             }
-            if let Some(sink) = sink.as_deref_mut() {
-                if !out.labelled.is_empty() {
-                    sink.write_batch(&out.labelled)?;
-                }
+            if sink.is_some() && !out.labelled.is_empty() {
+                pending.push(out.labelled);
             }
             total.merge(&out.summary);
         }
         total.rows = 2 * total.labelled;
         observer.progress(&total);
     }
+    write(&mut sink, pending)?;
     total.rows = 2 * total.labelled;
     Ok(total)
 }
