@@ -2,7 +2,7 @@
 # End-to-end benchmark of `kubenetmon label`, reproducible from a clean clone.
 #
 #   scripts/bench.sh [--out DIR] [--ranges DIR] [--sizes "1000000 5000000"] [--runs N]
-#                    [--hyperfine] [--keep-going]
+#                    [--output-dir DIR] [--hyperfine] [--keep-going]
 #
 # Builds release, generates (examples/gen.rs, seed 42, 200 nodes, 10,000 pods)
 # one single-node dump per size into DIR (default ./bench-out, gitignored),
@@ -13,7 +13,8 @@
 #   kubenetmon label DUMP ... -o out.csv
 # and prints wall time (median of --runs, default 3), throughput (lines/s,
 # MB/s), peak RSS (max over runs), user and system CPU time.
-# Results also go to DIR/results.tsv. Skips (exit 0) when the ranges
+# Results also go to DIR/results.tsv. Label outputs go to --output-dir
+# (default DIR; e.g. /dev/shm to leave the disk's fsync out of the time). Skips (exit 0) when the ranges
 # directory is absent. Environment: BENCH_OUT, BENCH_RANGES, BENCH_SIZES,
 # BENCH_RUNS, CARGO_TARGET_DIR.
 set -euo pipefail
@@ -23,6 +24,7 @@ OUT="${BENCH_OUT:-$ROOT/bench-out}"
 RANGES="${BENCH_RANGES:-$ROOT/../shared/ranges}"
 SIZES="${BENCH_SIZES:-1000000 5000000}"
 RUNS="${BENCH_RUNS:-3}"
+OUTPUT_DIR="${BENCH_OUTPUT_DIR:-}"
 HYPERFINE=0
 KEEP_GOING=0
 SEED=42
@@ -36,6 +38,7 @@ while [ $# -gt 0 ]; do
         --ranges) RANGES="$2"; shift 2 ;;
         --sizes) SIZES="$2"; shift 2 ;;
         --runs) RUNS="$2"; shift 2 ;;
+        --output-dir) OUTPUT_DIR="$2"; shift 2 ;;
         --hyperfine) HYPERFINE=1; shift ;;
         --keep-going) KEEP_GOING=1; shift ;;
         -h|--help) usage; exit 0 ;;
@@ -63,6 +66,8 @@ BIN="$TARGET/release/kubenetmon"
 GEN="$TARGET/release/examples/gen"
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
+OUTPUT_DIR="${OUTPUT_DIR:-$OUT}"
+mkdir -p "$OUTPUT_DIR"
 
 echo "== machine"
 echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores;" \
@@ -124,17 +129,18 @@ for LINES in $SIZES; do
     LABEL=("$BIN" label "$DUMP" --inventory "$INV" --ranges "$RANGES" --node "$NODE")
     time_cmd "wc-l-$LINES" "$LINES" "$BYTES" wc -l "$DUMP"
     time_cmd "dry-run-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" --dry-run --summary-json "$OUT/summary-$LINES.json"
-    time_cmd "parquet-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" -o "$OUT/out-$LINES.parquet"
-    time_cmd "csv-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" -o "$OUT/out-$LINES.csv"
+    time_cmd "parquet-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" -o "$OUTPUT_DIR/out-$LINES.parquet"
+    time_cmd "csv-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" -o "$OUTPUT_DIR/out-$LINES.csv"
     if [ -s "$OUT/summary-$LINES.json" ]; then
         echo "   summary: $(tr -d ' \n' < "$OUT/summary-$LINES.json" | cut -c1-400)"
     fi
     if [ "$HYPERFINE" = 1 ] && command -v hyperfine >/dev/null; then
         hyperfine -N --warmup 1 --runs "$RUNS" --export-markdown "$OUT/hyperfine-$LINES.md" \
             -n "wc -l" "wc -l $DUMP" \
-            -n parquet "${LABEL[*]} -o $OUT/out-$LINES.parquet" \
-            -n csv "${LABEL[*]} -o $OUT/out-$LINES.csv"
+            -n parquet "${LABEL[*]} -o $OUTPUT_DIR/out-$LINES.parquet" \
+            -n csv "${LABEL[*]} -o $OUTPUT_DIR/out-$LINES.csv"
     fi
 done
+rm -f "$OUTPUT_DIR"/out-*.csv   # large; the Parquet files are kept for inspection
 echo "== results: $RESULTS"
 exit "$FAILED"
