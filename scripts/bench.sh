@@ -83,9 +83,11 @@ time_cmd() {
     local log="$OUT/time-$name.log" walls=() rss=0 user=0 sys=0 i
     for i in $(seq "$RUNS"); do
         local t0 t1
+        # A CSV of 5 M lines is ~2.7 GB: never keep two of them around.
+        [ -z "${CLEAN_BEFORE:-}" ] || rm -f "$CLEAN_BEFORE"
         t0=$(date +%s%N)
         if ! /usr/bin/time -v -o "$log" "$@" >"$OUT/stdout-$name.txt" 2>"$OUT/stderr-$name.txt"; then
-            printf '%-22s FAILED: %s\n' "$name" "$(grep -v '^\s*$' "$OUT/stderr-$name.txt" | head -1)"
+            printf '%-22s FAILED: %s\n' "$name" "$(grep -E 'error' "$OUT/stderr-$name.txt" | tail -1)"
             printf '%s\t%s\t%s\tFAILED\t\t\t\t\t\n' "$name" "$lines" "$bytes" >> "$RESULTS"
             [ "$KEEP_GOING" = 1 ] || FAILED=1
             return 0
@@ -130,7 +132,9 @@ for LINES in $SIZES; do
     time_cmd "wc-l-$LINES" "$LINES" "$BYTES" wc -l "$DUMP"
     time_cmd "dry-run-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" --dry-run --summary-json "$OUT/summary-$LINES.json"
     time_cmd "parquet-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" -o "$OUTPUT_DIR/out-$LINES.parquet"
-    time_cmd "csv-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" -o "$OUTPUT_DIR/out-$LINES.csv"
+    CLEAN_BEFORE="$OUTPUT_DIR/out-$LINES.csv" \
+        time_cmd "csv-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" -o "$OUTPUT_DIR/out-$LINES.csv"
+    rm -f "$OUTPUT_DIR/out-$LINES.csv"
     if [ -s "$OUT/summary-$LINES.json" ]; then
         echo "   summary: $(tr -d ' \n' < "$OUT/summary-$LINES.json" | cut -c1-400)"
     fi
