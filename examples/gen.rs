@@ -1496,6 +1496,24 @@ mod tests {
     }
 
     #[test]
+    fn every_line_parses_back_to_what_was_written() {
+        for format in ["default", "extended"] {
+            let text = lines(&args(&["--format", format]), 1, 3000, 5);
+            for (i, l) in text.lines().enumerate() {
+                let f = kubenetmon::conntrack::parse_line(l.as_bytes(), i as u64 + 1)
+                    .unwrap_or_else(|e| panic!("{l}: {e}"))
+                    .unwrap_or_else(|| panic!("not a flow: {l}"));
+                assert_eq!(f.orig.src.to_string(), field(l, "src=", 0), "{l}");
+                assert_eq!(f.orig.dst.to_string(), field(l, "dst=", 0), "{l}");
+                assert_eq!(f.reply.src.to_string(), field(l, "src=", 1), "{l}");
+                assert_eq!(f.reply.dst.to_string(), field(l, "dst=", 1), "{l}");
+                let c = f.reply.counters.unwrap();
+                assert_eq!(c.bytes.to_string(), field(l, "bytes=", 1), "{l}");
+            }
+        }
+    }
+
+    #[test]
     fn nat_follows_the_cluster() {
         let a = args(&[]);
         let c = build_cluster(&a).unwrap();
