@@ -480,8 +480,9 @@ fn cloud_without_region_is_an_error() {
     classify(&["--region", "us-east-1", "8.8.8.8"])
         .code(1)
         .stderr(predicate::str::contains("pass --cloud"));
+    // A cloud name clap cannot parse is a usage error (exit code 2).
     classify(&["--cloud", "ibm", "--region", "x", "8.8.8.8"])
-        .code(1)
+        .code(2)
         .stderr(predicate::str::contains("unknown cloud"));
 }
 

@@ -721,6 +721,13 @@ fn usage_and_runtime_errors_have_their_exit_codes() {
         .args(["--interval-seconds", "0"])
         .assert()
         .code(2);
+    // An unknown cloud name is refused by the parser too.
+    label()
+        .arg(dump_a())
+        .args(["--cloud", "ibm", "--region", "us-east-1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown cloud"));
 }
 
 #[test]
