@@ -756,3 +756,54 @@ fn help_has_examples() {
         .stdout(predicate::str::contains("Examples:"))
         .stdout(predicate::str::contains("testdata/demo/dumps"));
 }
+
+#[test]
+fn stdin_without_timestamp_uses_the_current_time() {
+    let day = |t: std::time::SystemTime| {
+        let secs = t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        chrono::DateTime::from_timestamp(secs, 0)
+            .unwrap()
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let before = day(std::time::SystemTime::now());
+    let out = stdout_of(
+        label()
+            .arg(format!("{NODE_A}=-"))
+            .args(["-o", "-", "-q"])
+            .write_stdin(fs::read(dump_a()).unwrap()),
+    );
+    let after = day(std::time::SystemTime::now());
+    let r = rows(&out);
+    assert_eq!(r.len(), 18);
+    assert!(
+        r.iter().all(|r| r["date"] == before || r["date"] == after),
+        "{} is not today",
+        r[0]["date"]
+    );
+}
+
+#[test]
+fn rows_older_than_the_ttl_are_warned_about() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let run = |t: u64| {
+        let out = label()
+            .arg(format!("{NODE_A}={}", dump_a()))
+            .args(["-o", "-", "-q", "--timestamp", &t.to_string()])
+            .assert()
+            .success()
+            .get_output()
+            .stderr
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
+    // 91 days ago: the 90-day TTL would delete the rows; say so, even with -q.
+    let old = run(now - 91 * 86_400);
+    assert!(old.contains("90-day TTL"), "{old}");
+    // Yesterday: no warning.
+    let recent = run(now - 86_400);
+    assert!(!recent.contains("TTL"), "{recent}");
+}

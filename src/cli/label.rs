@@ -21,6 +21,7 @@ use kubenetmon::label::{
     Context, ErrorKind, IgnoreReason, LabelError, LabelIndex, Summary, TimeSource,
 };
 use kubenetmon::model::{ConnectionClass, RunMeta};
+use kubenetmon::output::schema::TTL_DAYS;
 use kubenetmon::output::{create_sink, Format, Sink};
 
 use super::common::{InventoryArgs, LocalArgs, RangeSourceArgs};
@@ -305,6 +306,12 @@ fn file_time(path: &Path) -> Option<i64> {
     })
 }
 
+/// `YYYY-MM-DD` (UTC) of a Unix time, for messages.
+fn day_of(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map_or_else(|| t.to_string(), |d| d.format("%Y-%m-%d").to_string())
+}
+
 fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -530,6 +537,17 @@ fn report(
              on that node, so there is nothing to measure. Turn it on with \
              `sysctl -w net.netfilter.nf_conntrack_acct=1` and take the dump again."
         );
+    }
+    if let Some(oldest) = s.oldest_observation {
+        let limit = now() - i64::from(TTL_DAYS) * 86_400;
+        if oldest < limit {
+            eprintln!(
+                "kubenetmon: warning: some rows are dated {}, more than {TTL_DAYS} days ago: \
+                 network_flows_0 has a {TTL_DAYS}-day TTL on intervalStartTime, so ClickHouse \
+                 deletes them at its next merge (see docs/schema.md; --timestamp sets the time)",
+                day_of(oldest)
+            );
+        }
     }
     if let Some(path) = &args.summary_json {
         let mut text = serde_json::to_string_pretty(s)?;
