@@ -807,3 +807,36 @@ fn rows_older_than_the_ttl_are_warned_about() {
     let recent = run(now - 86_400);
     assert!(!recent.contains("TTL"), "{recent}");
 }
+
+#[test]
+fn compressed_csv_outputs_and_format_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = stdout_of(
+        label()
+            .arg(demo("dumps"))
+            .args(["--timestamp", T0, "-q", "-o", "-"]),
+    );
+    assert_eq!(rows(&plain).len(), 24);
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        label()
+            .arg(demo("dumps"))
+            .args(["--timestamp", T0, "-q", "-o"])
+            .arg(&out)
+            .args(extra)
+            .assert()
+            .success();
+        fs::read(out).unwrap()
+    };
+    // `.csv.gz` and `.csv.zst` compress the same CSV text.
+    let gz = run("flows.csv.gz", &[]);
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::MultiGzDecoder::new(&gz[..]), &mut text)
+        .unwrap();
+    assert_eq!(text, plain);
+    let zst = run("flows.csv.zst", &[]);
+    assert_eq!(zstd::decode_all(&zst[..]).unwrap(), plain.as_bytes());
+    // `--format` decides when the extension does not tell.
+    assert_eq!(run("flows.out", &["--format", "csv"]), plain.as_bytes());
+    assert_eq!(&run("flows.out2", &["--format", "parquet"])[..4], b"PAR1");
+}
