@@ -840,3 +840,48 @@ fn compressed_csv_outputs_and_format_option() {
     assert_eq!(run("flows.out", &["--format", "csv"]), plain.as_bytes());
     assert_eq!(&run("flows.out2", &["--format", "parquet"])[..4], b"PAR1");
 }
+
+#[test]
+fn summary_on_stderr_has_every_part_and_quiet_hides_it() {
+    let stderr = |extra: &[&str]| {
+        let out = label()
+            .arg(demo("dumps"))
+            .args(["--timestamp", T0, "-o", "-"])
+            .args(extra)
+            .assert()
+            .success()
+            .get_output()
+            .stderr
+            .clone();
+        // Columns are padded: compare with whitespace collapsed.
+        String::from_utf8(out)
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let s = stderr(&[]);
+    for part in [
+        "16 lines, 16 flows, 0 malformed",
+        "ignored: 4 (protocol 1, loopback 1, node_flow 2)",
+        "errors: 0 (none)",
+        "labelled: 12 flows, 24 rows written",
+        "INTRA_VPC 5250 bytes out 5730 bytes in",
+        "INTRA_REGION 1496 bytes out 40692 bytes in",
+        "INTER_REGION 468 bytes out 5268 bytes in",
+        "PUBLIC_INTERNET 1802 bytes out 5374 bytes in",
+    ] {
+        assert!(s.contains(part), "{part:?} missing from: {s}");
+    }
+    let q = stderr(&["-q"]);
+    assert!(!q.contains("lines,"), "{q}");
+    assert!(!q.contains("bytes out"), "{q}");
+    // -q keeps warnings: accounting off is still said.
+    label()
+        .arg(format!("{NODE_A}={}", fixture("noacct.txt")))
+        .args(["-o", "-", "-q"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("accounting is off"))
+        .stderr(predicate::str::contains("lines,").not());
+}
