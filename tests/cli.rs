@@ -139,3 +139,22 @@ fn usage_errors_exit_2() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn ranges_show_takes_dir_or_ranges() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/ranges");
+    let show = |opt: &str| {
+        kubenetmon()
+            .env_remove("KUBENETMON_RANGES")
+            .args(["ranges", "show", "--json", opt, dir])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
+    };
+    let by_dir = show("--dir");
+    let v: serde_json::Value = serde_json::from_slice(&by_dir).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 4);
+    assert_eq!(show("--ranges"), by_dir);
+}
