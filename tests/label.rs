@@ -885,3 +885,43 @@ fn summary_on_stderr_has_every_part_and_quiet_hides_it() {
         .stderr(predicate::str::contains("accounting is off"))
         .stderr(predicate::str::contains("lines,").not());
 }
+
+#[test]
+fn new_and_update_events_alone_do_not_mean_accounting_is_off() {
+    // [NEW]/[UPDATE] events never carry counters, accounting on or off.
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.txt");
+    let text: String = fs::read_to_string(fixture("events.txt"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("[DESTROY]"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(text.contains("[NEW]") && text.contains("[UPDATE]"));
+    fs::write(&events, text).unwrap();
+    for dry in [false, true] {
+        let mut c = label();
+        c.arg(format!("{NODE_A}={}", events.display()))
+            .args(["-o", "-", "--timestamp", T0]);
+        if dry {
+            c.arg("--dry-run");
+        }
+        c.assert()
+            .success()
+            .stderr(predicate::str::contains("accounting is off").not());
+    }
+    // A [DESTROY] event without counters does mean it.
+    let destroy = dir.path().join("destroy.txt");
+    fs::write(
+        &destroy,
+        "[DESTROY] tcp      6 src=10.244.1.11 dst=192.0.2.10 sport=42001 dport=443 \
+         src=192.0.2.10 dst=10.0.1.10 sport=443 dport=42001 [ASSURED]\n",
+    )
+    .unwrap();
+    label()
+        .arg(format!("{NODE_A}={}", destroy.display()))
+        .args(["-o", "-", "--timestamp", T0])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("accounting is off"));
+}

@@ -386,7 +386,7 @@ pub fn run(args: LabelArgs) -> anyhow::Result<ExitCode> {
             let input = open_input(&d.path)?;
             let s =
                 pool.install(|| run_dump(input, &d.display, None, None, opts, &mut reporter))?;
-            if s.flows > 0 && s.flows_with_counters == 0 {
+            if s.final_flows > 0 && s.flows_with_counters == 0 {
                 accounting_off.push(d.display.clone());
             }
             reporter.base.merge(&s);
@@ -494,7 +494,7 @@ pub fn run(args: LabelArgs) -> anyhow::Result<ExitCode> {
         };
         let s = pool
             .install(|| run_dump(input, &d.display, Some(&ctx), sink_ref, opts, &mut reporter))?;
-        if s.flows > 0 && s.flows_with_counters == 0 {
+        if s.final_flows > 0 && s.flows_with_counters == 0 {
             accounting_off.push(format!("{} (node {node})", d.display));
         }
         reporter.base.merge(&s);
