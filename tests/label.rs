@@ -839,6 +839,19 @@ fn compressed_csv_outputs_and_format_option() {
     // `--format` decides when the extension does not tell.
     assert_eq!(run("flows.out", &["--format", "csv"]), plain.as_bytes());
     assert_eq!(&run("flows.out2", &["--format", "parquet"])[..4], b"PAR1");
+    // `-` is CSV unless --format says otherwise.
+    let out = label()
+        .arg(demo("dumps"))
+        .args(["--timestamp", T0, "-q", "-o", "-", "--format", "parquet"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(
+        (&out[..4], &out[out.len() - 4..]),
+        (&b"PAR1"[..], &b"PAR1"[..])
+    );
 }
 
 #[test]
