@@ -436,6 +436,38 @@ fn addresses_from_stdin_in_order() {
 }
 
 #[test]
+fn stdin_cannot_hold_both_addresses_and_inventory() {
+    let cache = tempfile::tempdir().unwrap();
+    let inv = std::fs::read("testdata/inventory/aws-cluster.json").unwrap();
+    for ips in [&[][..], &["8.8.8.8", "-"][..]] {
+        cmd(cache.path())
+            .args(["--ranges", FIXTURES, "--inventory", "-"])
+            .args(ips)
+            .write_stdin(inv.clone())
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains(
+                "both the addresses and the inventory",
+            ));
+    }
+    // The inventory on stdin with addresses as arguments is fine.
+    cmd(cache.path())
+        .args([
+            "--ranges",
+            FIXTURES,
+            "--inventory",
+            "-",
+            "--json",
+            "10.1.2.3",
+        ])
+        .write_stdin(inv)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"class\":\"INTRA_VPC\""));
+}
+
+#[test]
 fn dash_reads_stdin_between_arguments() {
     let cache = tempfile::tempdir().unwrap();
     let out = cmd(cache.path())
