@@ -897,6 +897,17 @@ fn summary_on_stderr_has_every_part_and_quiet_hides_it() {
         .success()
         .stderr(predicate::str::contains("accounting is off"))
         .stderr(predicate::str::contains("lines,").not());
+    // -q drops the once-per-kind error note; the error is still counted.
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("s.json");
+    label()
+        .arg(format!("{NODE_A}={}", fixture("unknown.txt")))
+        .args(["-o", "-", "-q", "--timestamp", T0, "--summary-json"])
+        .arg(&summary)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("unknown_direction").not());
+    assert!(read_json(&summary)["errors"]["unknown_direction"].as_u64() > Some(0));
 }
 
 #[test]

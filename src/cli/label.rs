@@ -108,7 +108,8 @@ pub struct LabelArgs {
     /// Show every malformed line, not only the first ten
     #[arg(long, short = 'v')]
     pub verbose: bool,
-    /// Print only warnings and errors (no summary, no progress)
+    /// Quieter: no summary, progress, range-file warnings or first-error notes; errors,
+    /// malformed lines and warnings that need action (accounting off, old rows) still show
     #[arg(long, short = 'q', conflicts_with = "verbose")]
     pub quiet: bool,
     /// Write no output. With an inventory: parse, filter and label, and report the rows that
