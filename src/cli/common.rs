@@ -116,9 +116,8 @@ impl LocalArgs {
         }
         match inventory {
             Some(inv) => Ok(inv
-                .infer_cloud_region()
-                .context("cannot infer the local cloud from the inventory")?
-                .0),
+                .infer_cloud()
+                .context("cannot infer the local cloud from the inventory")?),
             None => Ok(None),
         }
     }
@@ -136,11 +135,9 @@ impl LocalArgs {
         let region = match &self.region {
             Some(r) => Some(r.clone()),
             None => match inventory {
-                Some(inv) => {
-                    inv.infer_cloud_region()
-                        .context("cannot infer the local region from the inventory")?
-                        .1
-                }
+                Some(inv) => inv
+                    .infer_region()
+                    .context("cannot infer the local region from the inventory")?,
                 None => None,
             },
         };
