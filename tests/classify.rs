@@ -436,6 +436,38 @@ fn addresses_from_stdin_in_order() {
 }
 
 #[test]
+fn stdin_cannot_hold_both_addresses_and_inventory() {
+    let cache = tempfile::tempdir().unwrap();
+    let inv = std::fs::read("testdata/inventory/aws-cluster.json").unwrap();
+    for ips in [&[][..], &["8.8.8.8", "-"][..]] {
+        cmd(cache.path())
+            .args(["--ranges", FIXTURES, "--inventory", "-"])
+            .args(ips)
+            .write_stdin(inv.clone())
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains(
+                "both the addresses and the inventory",
+            ));
+    }
+    // The inventory on stdin with addresses as arguments is fine.
+    cmd(cache.path())
+        .args([
+            "--ranges",
+            FIXTURES,
+            "--inventory",
+            "-",
+            "--json",
+            "10.1.2.3",
+        ])
+        .write_stdin(inv)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"class\":\"INTRA_VPC\""));
+}
+
+#[test]
 fn dash_reads_stdin_between_arguments() {
     let cache = tempfile::tempdir().unwrap();
     let out = cmd(cache.path())
@@ -480,8 +512,9 @@ fn cloud_without_region_is_an_error() {
     classify(&["--region", "us-east-1", "8.8.8.8"])
         .code(1)
         .stderr(predicate::str::contains("pass --cloud"));
+    // A cloud name clap cannot parse is a usage error (exit code 2).
     classify(&["--cloud", "ibm", "--region", "x", "8.8.8.8"])
-        .code(1)
+        .code(2)
         .stderr(predicate::str::contains("unknown cloud"));
 }
 

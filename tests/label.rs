@@ -721,6 +721,13 @@ fn usage_and_runtime_errors_have_their_exit_codes() {
         .args(["--interval-seconds", "0"])
         .assert()
         .code(2);
+    // An unknown cloud name is refused by the parser too.
+    label()
+        .arg(dump_a())
+        .args(["--cloud", "ibm", "--region", "us-east-1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unknown cloud"));
 }
 
 #[test]
@@ -748,4 +755,197 @@ fn help_has_examples() {
         .success()
         .stdout(predicate::str::contains("Examples:"))
         .stdout(predicate::str::contains("testdata/demo/dumps"));
+}
+
+#[test]
+fn stdin_without_timestamp_uses_the_current_time() {
+    let day = |t: std::time::SystemTime| {
+        let secs = t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        chrono::DateTime::from_timestamp(secs, 0)
+            .unwrap()
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let before = day(std::time::SystemTime::now());
+    let out = stdout_of(
+        label()
+            .arg(format!("{NODE_A}=-"))
+            .args(["-o", "-", "-q"])
+            .write_stdin(fs::read(dump_a()).unwrap()),
+    );
+    let after = day(std::time::SystemTime::now());
+    let r = rows(&out);
+    assert_eq!(r.len(), 18);
+    assert!(
+        r.iter().all(|r| r["date"] == before || r["date"] == after),
+        "{} is not today",
+        r[0]["date"]
+    );
+}
+
+#[test]
+fn rows_older_than_the_ttl_are_warned_about() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let run = |t: u64| {
+        let out = label()
+            .arg(format!("{NODE_A}={}", dump_a()))
+            .args(["-o", "-", "-q", "--timestamp", &t.to_string()])
+            .assert()
+            .success()
+            .get_output()
+            .stderr
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
+    // 91 days ago: the 90-day TTL would delete the rows; say so, even with -q.
+    let old = run(now - 91 * 86_400);
+    assert!(old.contains("90-day TTL"), "{old}");
+    // Yesterday: no warning.
+    let recent = run(now - 86_400);
+    assert!(!recent.contains("TTL"), "{recent}");
+}
+
+#[test]
+fn compressed_csv_outputs_and_format_option() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = stdout_of(
+        label()
+            .arg(demo("dumps"))
+            .args(["--timestamp", T0, "-q", "-o", "-"]),
+    );
+    assert_eq!(rows(&plain).len(), 24);
+    let run = |name: &str, extra: &[&str]| {
+        let out = dir.path().join(name);
+        label()
+            .arg(demo("dumps"))
+            .args(["--timestamp", T0, "-q", "-o"])
+            .arg(&out)
+            .args(extra)
+            .assert()
+            .success();
+        fs::read(out).unwrap()
+    };
+    // `.csv.gz` and `.csv.zst` compress the same CSV text.
+    let gz = run("flows.csv.gz", &[]);
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::MultiGzDecoder::new(&gz[..]), &mut text)
+        .unwrap();
+    assert_eq!(text, plain);
+    let zst = run("flows.csv.zst", &[]);
+    assert_eq!(zstd::decode_all(&zst[..]).unwrap(), plain.as_bytes());
+    // `--format` decides when the extension does not tell.
+    assert_eq!(run("flows.out", &["--format", "csv"]), plain.as_bytes());
+    assert_eq!(&run("flows.out2", &["--format", "parquet"])[..4], b"PAR1");
+    // `-` is CSV unless --format says otherwise.
+    let out = label()
+        .arg(demo("dumps"))
+        .args(["--timestamp", T0, "-q", "-o", "-", "--format", "parquet"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(
+        (&out[..4], &out[out.len() - 4..]),
+        (&b"PAR1"[..], &b"PAR1"[..])
+    );
+}
+
+#[test]
+fn summary_on_stderr_has_every_part_and_quiet_hides_it() {
+    let stderr = |extra: &[&str]| {
+        let out = label()
+            .arg(demo("dumps"))
+            .args(["--timestamp", T0, "-o", "-"])
+            .args(extra)
+            .assert()
+            .success()
+            .get_output()
+            .stderr
+            .clone();
+        // Columns are padded: compare with whitespace collapsed.
+        String::from_utf8(out)
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let s = stderr(&[]);
+    for part in [
+        "16 lines, 16 flows, 0 malformed",
+        "ignored: 4 (protocol 1, loopback 1, node_flow 2)",
+        "errors: 0 (none)",
+        "labelled: 12 flows, 24 rows written",
+        "INTRA_VPC 5250 bytes out 5730 bytes in",
+        "INTRA_REGION 1496 bytes out 40692 bytes in",
+        "INTER_REGION 468 bytes out 5268 bytes in",
+        "PUBLIC_INTERNET 1802 bytes out 5374 bytes in",
+    ] {
+        assert!(s.contains(part), "{part:?} missing from: {s}");
+    }
+    let q = stderr(&["-q"]);
+    assert!(!q.contains("lines,"), "{q}");
+    assert!(!q.contains("bytes out"), "{q}");
+    // -q keeps warnings: accounting off is still said.
+    label()
+        .arg(format!("{NODE_A}={}", fixture("noacct.txt")))
+        .args(["-o", "-", "-q"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("accounting is off"))
+        .stderr(predicate::str::contains("lines,").not());
+    // -q drops the once-per-kind error note; the error is still counted.
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("s.json");
+    label()
+        .arg(format!("{NODE_A}={}", fixture("unknown.txt")))
+        .args(["-o", "-", "-q", "--timestamp", T0, "--summary-json"])
+        .arg(&summary)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("unknown_direction").not());
+    assert!(read_json(&summary)["errors"]["unknown_direction"].as_u64() > Some(0));
+}
+
+#[test]
+fn new_and_update_events_alone_do_not_mean_accounting_is_off() {
+    // [NEW]/[UPDATE] events never carry counters, accounting on or off.
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.txt");
+    let text: String = fs::read_to_string(fixture("events.txt"))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains("[DESTROY]"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(text.contains("[NEW]") && text.contains("[UPDATE]"));
+    fs::write(&events, text).unwrap();
+    for dry in [false, true] {
+        let mut c = label();
+        c.arg(format!("{NODE_A}={}", events.display()))
+            .args(["-o", "-", "--timestamp", T0]);
+        if dry {
+            c.arg("--dry-run");
+        }
+        c.assert()
+            .success()
+            .stderr(predicate::str::contains("accounting is off").not());
+    }
+    // A [DESTROY] event without counters does mean it.
+    let destroy = dir.path().join("destroy.txt");
+    fs::write(
+        &destroy,
+        "[DESTROY] tcp      6 src=10.244.1.11 dst=192.0.2.10 sport=42001 dport=443 \
+         src=192.0.2.10 dst=10.0.1.10 sport=443 dport=42001 [ASSURED]\n",
+    )
+    .unwrap();
+    label()
+        .arg(format!("{NODE_A}={}", destroy.display()))
+        .args(["-o", "-", "--timestamp", T0])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("accounting is off"));
 }

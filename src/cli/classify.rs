@@ -172,6 +172,20 @@ impl std::fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
+    let ips_from_stdin = args.ips.is_empty() || args.ips.iter().any(|a| a == "-");
+    if ips_from_stdin
+        && args
+            .inventory
+            .inventory
+            .iter()
+            .any(|p| p.as_os_str() == "-")
+    {
+        eprintln!(
+            "kubenetmon: error: stdin (`-`) cannot hold both the addresses and the inventory; \
+             pass the addresses as arguments or the inventory as a file"
+        );
+        return Ok(ExitCode::from(2));
+    }
     let inputs = match inputs(&args.ips) {
         Ok(i) => i,
         Err(e) if e.is::<UsageError>() => {

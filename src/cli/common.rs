@@ -40,8 +40,9 @@ pub struct RangeSourceArgs {
 #[derive(Debug, Clone, Args)]
 pub struct LocalArgs {
     /// Cloud the cluster runs in: aws, gcp or azure [default: inferred from the nodes' providerID]
+    // Parsed by clap so a wrong name is a usage error (exit code 2).
     #[arg(long, value_name = "CLOUD", env = "KUBENETMON_CLOUD")]
-    pub cloud: Option<String>,
+    pub cloud: Option<Cloud>,
     /// Region the cluster runs in, e.g. us-east-1 [default: inferred from the nodes' labels]
     #[arg(long, value_name = "REGION", env = "KUBENETMON_REGION")]
     pub region: Option<String>,
@@ -110,17 +111,13 @@ impl LocalArgs {
     /// Known before the ranges are loaded, since it decides which range file
     /// must exist; the region is resolved afterwards, against the table.
     pub fn cloud(&self, inventory: Option<&Inventory>) -> anyhow::Result<Option<Cloud>> {
-        if let Some(c) = &self.cloud {
-            return c
-                .parse::<Cloud>()
-                .map(Some)
-                .map_err(|e| anyhow::anyhow!("--cloud: {e}"));
+        if let Some(c) = self.cloud {
+            return Ok(Some(c));
         }
         match inventory {
             Some(inv) => Ok(inv
-                .infer_cloud_region()
-                .context("cannot infer the local cloud from the inventory")?
-                .0),
+                .infer_cloud()
+                .context("cannot infer the local cloud from the inventory")?),
             None => Ok(None),
         }
     }
@@ -138,11 +135,9 @@ impl LocalArgs {
         let region = match &self.region {
             Some(r) => Some(r.clone()),
             None => match inventory {
-                Some(inv) => {
-                    inv.infer_cloud_region()
-                        .context("cannot infer the local region from the inventory")?
-                        .1
-                }
+                Some(inv) => inv
+                    .infer_region()
+                    .context("cannot infer the local region from the inventory")?,
                 None => None,
             },
         };

@@ -21,6 +21,7 @@ use kubenetmon::label::{
     Context, ErrorKind, IgnoreReason, LabelError, LabelIndex, Summary, TimeSource,
 };
 use kubenetmon::model::{ConnectionClass, RunMeta};
+use kubenetmon::output::schema::TTL_DAYS;
 use kubenetmon::output::{create_sink, Format, Sink};
 
 use super::common::{InventoryArgs, LocalArgs, RangeSourceArgs};
@@ -107,7 +108,8 @@ pub struct LabelArgs {
     /// Show every malformed line, not only the first ten
     #[arg(long, short = 'v')]
     pub verbose: bool,
-    /// Print only warnings and errors (no summary, no progress)
+    /// Quieter: no summary, progress, range-file warnings or first-error notes; errors,
+    /// malformed lines and warnings that need action (accounting off, old rows) still show
     #[arg(long, short = 'q', conflicts_with = "verbose")]
     pub quiet: bool,
     /// Write no output. With an inventory: parse, filter and label, and report the rows that
@@ -305,6 +307,12 @@ fn file_time(path: &Path) -> Option<i64> {
     })
 }
 
+/// `YYYY-MM-DD` (UTC) of a Unix time, for messages.
+fn day_of(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map_or_else(|| t.to_string(), |d| d.format("%Y-%m-%d").to_string())
+}
+
 fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -379,7 +387,7 @@ pub fn run(args: LabelArgs) -> anyhow::Result<ExitCode> {
             let input = open_input(&d.path)?;
             let s =
                 pool.install(|| run_dump(input, &d.display, None, None, opts, &mut reporter))?;
-            if s.flows > 0 && s.flows_with_counters == 0 {
+            if s.final_flows > 0 && s.flows_with_counters == 0 {
                 accounting_off.push(d.display.clone());
             }
             reporter.base.merge(&s);
@@ -487,7 +495,7 @@ pub fn run(args: LabelArgs) -> anyhow::Result<ExitCode> {
         };
         let s = pool
             .install(|| run_dump(input, &d.display, Some(&ctx), sink_ref, opts, &mut reporter))?;
-        if s.flows > 0 && s.flows_with_counters == 0 {
+        if s.final_flows > 0 && s.flows_with_counters == 0 {
             accounting_off.push(format!("{} (node {node})", d.display));
         }
         reporter.base.merge(&s);
@@ -530,6 +538,17 @@ fn report(
              on that node, so there is nothing to measure. Turn it on with \
              `sysctl -w net.netfilter.nf_conntrack_acct=1` and take the dump again."
         );
+    }
+    if let Some(oldest) = s.oldest_observation {
+        let limit = now() - i64::from(TTL_DAYS) * 86_400;
+        if oldest < limit {
+            eprintln!(
+                "kubenetmon: warning: some rows are dated {}, more than {TTL_DAYS} days ago: \
+                 network_flows_0 has a {TTL_DAYS}-day TTL on intervalStartTime, so ClickHouse \
+                 deletes them at its next merge (see docs/schema.md; --timestamp sets the time)",
+                day_of(oldest)
+            );
+        }
     }
     if let Some(path) = &args.summary_json {
         let mut text = serde_json::to_string_pretty(s)?;

@@ -35,11 +35,21 @@ enum Command {
     /// Label conntrack flows and write CSV or Parquet rows.
     Label(label::LabelArgs),
     /// Download or inspect the cloud providers' IP range files.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  \
+kubenetmon ranges fetch\n  \
+kubenetmon ranges fetch --dir ./ranges --provider aws,azure\n  \
+kubenetmon ranges show --dir ./ranges"
+    )]
     Ranges(ranges::RangesCommand),
     /// Look up IP addresses in the cloud range table.
     Classify(classify::ClassifyArgs),
     /// Print a shell completion script.
+    #[command(after_help = "Examples:\n  \
+kubenetmon completions bash > /etc/bash_completion.d/kubenetmon\n  \
+kubenetmon completions zsh > \"${fpath[1]}/_kubenetmon\"\n  \
+kubenetmon completions fish > ~/.config/fish/completions/kubenetmon.fish")]
     Completions {
         /// Shell to generate for.
         shell: clap_complete::Shell,

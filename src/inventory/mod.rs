@@ -264,8 +264,13 @@ impl Inventory {
     /// without either say nothing; two nodes that disagree are an error
     /// asking for `--cloud` / `--region`.
     pub fn infer_cloud_region(&self) -> Result<(Option<Cloud>, Option<String>), InventoryError> {
+        Ok((self.infer_cloud()?, self.infer_region()?))
+    }
+
+    /// The cloud all nodes' `spec.providerID` agree on (nodes without one
+    /// are skipped); an error naming two nodes that disagree.
+    pub fn infer_cloud(&self) -> Result<Option<Cloud>, InventoryError> {
         let mut cloud: Option<(Cloud, &str)> = None;
-        let mut region: Option<(String, &str)> = None;
         for node in &self.nodes {
             if let Some(c) = provider_cloud(&node.provider_id) {
                 match cloud {
@@ -280,6 +285,14 @@ impl Inventory {
                     None => cloud = Some((c, &node.name)),
                 }
             }
+        }
+        Ok(cloud.map(|c| c.0))
+    }
+
+    /// The region all nodes agree on (label, else providerID zone).
+    pub fn infer_region(&self) -> Result<Option<String>, InventoryError> {
+        let mut region: Option<(String, &str)> = None;
+        for node in &self.nodes {
             if let Some(r) = node_region(node) {
                 match &region {
                     Some((seen, by)) if *seen != r => {
@@ -294,7 +307,7 @@ impl Inventory {
                 }
             }
         }
-        Ok((cloud.map(|c| c.0), region.map(|r| r.0)))
+        Ok(region.map(|r| r.0))
     }
 }
 
@@ -401,5 +414,22 @@ mod tests {
             err.contains("--region") && err.contains("us-west-2"),
             "{err}"
         );
+    }
+    #[test]
+    fn cloud_and_region_are_inferred_independently() {
+        // Nodes of two clouds in one region: the cloud is ambiguous (the user
+        // passes --cloud) but the region can still be inferred.
+        let inv = Inventory::from_objects(
+            Vec::new(),
+            vec![
+                node("a", "aws:///us-east-1a/i-1", Some("us-east-1")),
+                node("b", "gce://p/us-east1-b/b", Some("us-east-1")),
+            ],
+            Vec::new(),
+        )
+        .unwrap();
+        assert!(inv.infer_cloud().is_err());
+        assert_eq!(inv.infer_region().unwrap().as_deref(), Some("us-east-1"));
+        assert!(inv.infer_cloud_region().is_err());
     }
 }

@@ -11,7 +11,7 @@ use thiserror::Error;
 
 use super::{label_flow, Context, ErrorKind, LabelError, Outcome, Summary};
 use crate::conntrack::{
-    parse_chunk, Chunk, ChunkReader, Flow, Malformed, ParseError, DEFAULT_CHUNK_BYTES,
+    parse_chunk, Chunk, ChunkReader, EventKind, Flow, Malformed, ParseError, DEFAULT_CHUNK_BYTES,
 };
 use crate::inventory::Inventory;
 use crate::model::LabelledFlow;
@@ -82,6 +82,11 @@ fn process<'a>(chunk: &Chunk, ctx: Option<&Context<'a>>) -> ChunkOut<'a> {
     summary.flows = parsed.flows.len() as u64;
     summary.malformed = parsed.malformed.len() as u64;
     summary.flows_with_counters = parsed.flows.iter().filter(|f| f.has_counters()).count() as u64;
+    summary.final_flows = parsed
+        .flows
+        .iter()
+        .filter(|f| !matches!(f.event, Some(EventKind::New | EventKind::Update)))
+        .count() as u64;
     let mut labelled = Vec::new();
     let mut first_errors = [None; 3];
     if let Some(ctx) = ctx {
@@ -536,6 +541,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!((s.lines, s.flows, s.malformed), (32, 30, 1));
+        assert_eq!(s.final_flows, 30);
         assert_eq!((s.labelled, s.rows, s.total_ignored()), (0, 0, 0));
         assert_eq!(s.flows_with_counters, 30);
     }

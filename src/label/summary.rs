@@ -26,6 +26,13 @@ pub struct Summary {
     /// Flows that carried counters (`packets=`/`bytes=`); zero means
     /// accounting is off on the node.
     pub flows_with_counters: u64,
+    /// Flows that carry counters when accounting is on: listing lines and
+    /// `[DESTROY]` events. `[NEW]`/`[UPDATE]` events never do (§1.4), so
+    /// they say nothing about whether accounting is off.
+    pub final_flows: u64,
+    /// The earliest observation time of a labelled flow (Unix seconds), so
+    /// the CLI can warn about rows the table's 90-day TTL would delete.
+    pub oldest_observation: Option<i64>,
 }
 
 impl Summary {
@@ -62,6 +69,10 @@ impl Summary {
         match outcome {
             Outcome::Labelled(l) => {
                 self.labelled += 1;
+                self.oldest_observation = Some(
+                    self.oldest_observation
+                        .map_or(l.observed_at, |t| t.min(l.observed_at)),
+                );
                 let c = l.class.index();
                 self.bytes[c][0] += l.out.bytes;
                 self.bytes[c][1] += l.inbound.bytes;
@@ -92,6 +103,11 @@ impl Summary {
             }
         }
         self.flows_with_counters += other.flows_with_counters;
+        self.final_flows += other.final_flows;
+        self.oldest_observation = match (self.oldest_observation, other.oldest_observation) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
     }
 
     /// The §5.1 document (plus `packets` by class and `flows_with_counters`).
@@ -250,9 +266,19 @@ mod tests {
         let mut b = a.clone();
         b.malformed = 3;
         b.flows_with_counters = 2;
+        b.final_flows = 3;
+        b.oldest_observation = Some(500);
         a.merge(&b);
         assert_eq!((a.lines, a.flows, a.malformed), (2, 2, 3));
         assert_eq!(a.ignored(IgnoreReason::Ipv6), 2);
         assert_eq!(a.flows_with_counters, 2);
+        assert_eq!(a.final_flows, 3);
+        assert_eq!(a.oldest_observation, Some(500));
+        let mut c = Summary {
+            oldest_observation: Some(400),
+            ..Default::default()
+        };
+        c.merge(&a);
+        assert_eq!(c.oldest_observation, Some(400));
     }
 }
