@@ -102,16 +102,25 @@ impl AtomicFile {
         self.temp.as_file_mut()
     }
 
-    /// Flushes to disk and renames over the target.
+    /// Flushes to disk (fsync) and renames over the target: for caches,
+    /// which must survive a power loss.
     pub fn commit(self) -> Result<(), IoError> {
-        let target = self.target;
         self.temp
             .as_file()
             .sync_all()
             .map_err(|source| IoError::Persist {
-                path: target.clone(),
+                path: self.target.clone(),
                 source,
             })?;
+        self.commit_unsynced()
+    }
+
+    /// Renames over the target without an fsync: for large outputs that a
+    /// rerun reproduces. The rename alone already keeps a half-written file
+    /// from ever appearing at the target when the run fails; an fsync would
+    /// add only durability across an OS crash, at seconds per GB.
+    pub fn commit_unsynced(self) -> Result<(), IoError> {
+        let target = self.target;
         self.temp.persist(&target).map_err(|e| IoError::Persist {
             path: target.clone(),
             source: e.error,
@@ -203,5 +212,11 @@ mod tests {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
         write_atomic(&target, b"new").unwrap();
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
+        let mut f = AtomicFile::create(&target).unwrap();
+        f.write_all(b"unsynced").unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
+        f.commit_unsynced().unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "unsynced");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

@@ -24,8 +24,6 @@ use crate::ranges::RangeTable;
 /// Names are the §5.1 JSON keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum IgnoreReason {
-    /// A `conntrack -E` `[NEW]`/`[UPDATE]` event (§1.4): not the final counters.
-    EventNotFinal,
     /// All four counters zero, or accounting off.
     ZeroCounters,
     /// Not TCP or UDP.
@@ -38,9 +36,12 @@ pub enum IgnoreReason {
     Ipv6,
     /// The original or reply source is a node's InternalIP.
     NodeFlow,
+    /// A `conntrack -E` `[NEW]`/`[UPDATE]` event (§1.4): not the final counters.
+    EventNotFinal,
 }
 
 impl IgnoreReason {
+    /// In discriminant order, which is also the §5.1 key order.
     pub const ALL: [IgnoreReason; 7] = [
         IgnoreReason::ZeroCounters,
         IgnoreReason::Protocol,

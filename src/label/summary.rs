@@ -149,23 +149,13 @@ impl Serialize for ByClass<'_> {
 
 impl Serialize for Summary {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        // Reason arrays are indexed by discriminant; name them in that order.
-        let ignored_order = [
-            IgnoreReason::EventNotFinal,
-            IgnoreReason::ZeroCounters,
-            IgnoreReason::Protocol,
-            IgnoreReason::Loopback,
-            IgnoreReason::UdpIgnored,
-            IgnoreReason::Ipv6,
-            IgnoreReason::NodeFlow,
-        ];
         let mut m = s.serialize_map(Some(10))?;
         m.serialize_entry("lines", &self.lines)?;
         m.serialize_entry("flows", &self.flows)?;
         m.serialize_entry("malformed", &self.malformed)?;
         m.serialize_entry(
             "ignored",
-            &Named(&self.ignored, ignored_order, IgnoreReason::as_str),
+            &Named(&self.ignored, IgnoreReason::ALL, IgnoreReason::as_str),
         )?;
         m.serialize_entry(
             "errors",
@@ -187,20 +177,22 @@ mod tests {
 
     #[test]
     fn discriminant_order_matches_the_names() {
-        for (i, r) in [
-            IgnoreReason::EventNotFinal,
-            IgnoreReason::ZeroCounters,
-            IgnoreReason::Protocol,
-            IgnoreReason::Loopback,
-            IgnoreReason::UdpIgnored,
-            IgnoreReason::Ipv6,
-            IgnoreReason::NodeFlow,
-        ]
-        .into_iter()
-        .enumerate()
-        {
+        for (i, r) in IgnoreReason::ALL.into_iter().enumerate() {
             assert_eq!(r.index(), i);
         }
+        let names: Vec<_> = IgnoreReason::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "zero_counters",
+                "protocol",
+                "loopback",
+                "udp_ignored",
+                "ipv6",
+                "node_flow",
+                "event_not_final"
+            ]
+        );
         for (i, k) in ErrorKind::ALL.into_iter().enumerate() {
             assert_eq!(k.index(), i);
         }

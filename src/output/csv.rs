@@ -248,7 +248,7 @@ impl Sink for CsvSink {
             message: e.to_string(),
         })?;
         if let Some(file) = file {
-            file.commit()?;
+            file.commit_unsynced()?;
         }
         Ok(rows)
     }

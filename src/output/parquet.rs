@@ -509,7 +509,7 @@ impl Sink for ParquetSink {
             Target::Stdout(mut w) => w.flush().map_err(|e| err(e.to_string()))?,
             Target::File(w) => {
                 let file = w.into_inner().map_err(|e| err(e.error().to_string()))?;
-                file.commit()?;
+                file.commit_unsynced()?;
             }
         }
         Ok(rows)
