@@ -94,7 +94,18 @@ fn event_timestamp(i: &[u8]) -> Res<'_, (&[u8], &[u8])> {
 /// lines, conntrack's `N flow entries have been shown.` summary, and the
 /// framing lines of `-o xml`.
 pub fn parse_line(line: &[u8], line_no: u64) -> Result<Option<Flow>, ParseError> {
-    match classify(line, line_no) {
+    line_result(classify(line, line_no))
+}
+
+/// [`parse_line`] without the fast path for common TCP/UDP lines: the
+/// general parser alone. Same result for every input; exists so tests and
+/// the fuzz target can check exactly that.
+pub fn parse_line_general(line: &[u8], line_no: u64) -> Result<Option<Flow>, ParseError> {
+    line_result(classify_with(line, line_no, false))
+}
+
+fn line_result(r: Result<Line, ParseError>) -> Result<Option<Flow>, ParseError> {
+    match r {
         Ok(Line::Flow(f)) => Ok(Some(f)),
         Ok(_) => Ok(None),
         Err(e) => Err(e),
@@ -111,7 +122,13 @@ pub(crate) enum Line {
     Summary,
 }
 
+#[inline]
 pub(crate) fn classify(line: &[u8], line_no: u64) -> Result<Line, ParseError> {
+    classify_with(line, line_no, true)
+}
+
+#[inline(always)]
+fn classify_with(line: &[u8], line_no: u64, fast: bool) -> Result<Line, ParseError> {
     let mut end = line.len();
     while end > 0 && matches!(line[end - 1], b'\r' | b' ' | b'\t') {
         end -= 1;
@@ -129,6 +146,11 @@ pub(crate) fn classify(line: &[u8], line_no: u64) -> Result<Line, ParseError> {
     }
     if body.starts_with(b"conntrack v") && memmem::find(body, b"have been shown").is_some() {
         return Ok(Line::Summary);
+    }
+    if fast {
+        if let Some(f) = super::fast::parse_common(body, line_no) {
+            return Ok(Line::Flow(f));
+        }
     }
     parse_flow(body, line_no).map(Line::Flow)
 }
