@@ -166,6 +166,18 @@ impl Cur<'_> {
 /// See the module doc. `body` is a line without leading or trailing blanks.
 #[inline]
 pub(crate) fn parse_common(body: &[u8], line_no: u64) -> Option<Flow> {
+    parse_common_with(body, line_no, |f| f)
+}
+
+/// [`parse_common`] handing the flow to `emit` (e.g. `Vec::push`), so that
+/// once inlined the 232-byte `Flow` is built in its final place instead of
+/// being returned and copied through `Option`s and `Result`s.
+#[inline(always)]
+pub(crate) fn parse_common_with<R>(
+    body: &[u8],
+    line_no: u64,
+    emit: impl FnOnce(Flow) -> R,
+) -> Option<R> {
     let mut c = Cur { b: body, p: 0 };
     if c.lit(b"ipv4") {
         c.blanks()?;
@@ -258,7 +270,7 @@ pub(crate) fn parse_common(body: &[u8], line_no: u64) -> Option<Flow> {
         return None;
     }
 
-    Some(Flow {
+    Some(emit(Flow {
         line: line_no,
         protocol,
         orig: Tuple {
@@ -287,7 +299,7 @@ pub(crate) fn parse_common(body: &[u8], line_no: u64) -> Option<Flow> {
         zone_reply: None,
         id,
         delta_time,
-    })
+    }))
 }
 
 #[cfg(test)]

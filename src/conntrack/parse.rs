@@ -127,8 +127,9 @@ pub(crate) fn classify(line: &[u8], line_no: u64) -> Result<Line, ParseError> {
     classify_with(line, line_no, true)
 }
 
+/// The line without leading blanks and trailing blanks or `\r`.
 #[inline(always)]
-fn classify_with(line: &[u8], line_no: u64, fast: bool) -> Result<Line, ParseError> {
+pub(crate) fn trim_line(line: &[u8]) -> &[u8] {
     let mut end = line.len();
     while end > 0 && matches!(line[end - 1], b'\r' | b' ' | b'\t') {
         end -= 1;
@@ -137,7 +138,13 @@ fn classify_with(line: &[u8], line_no: u64, fast: bool) -> Result<Line, ParseErr
     while start < end && is_ws(line[start]) {
         start += 1;
     }
-    let body = &line[start..end];
+    &line[start..end]
+}
+
+/// `fast: false` skips the fast path (callers that already tried it).
+#[inline(always)]
+pub(crate) fn classify_with(line: &[u8], line_no: u64, fast: bool) -> Result<Line, ParseError> {
+    let body = trim_line(line);
     if body.is_empty() {
         return Ok(Line::Blank);
     }
