@@ -77,6 +77,20 @@ impl Cur<'_> {
     fn num(&mut self) -> Option<u64> {
         let start = self.p;
         let mut n: u64 = 0;
+        if let Some(word) = self.b.get(self.p..self.p + 8) {
+            // Eight bytes at once: the run of leading digits and its value
+            // without a loop or a branch per digit.
+            let w = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+            let len = digit_run(w);
+            if len == 0 {
+                return None;
+            }
+            n = swar_value(w, len);
+            self.p += len;
+            if len < 8 {
+                return Some(n);
+            }
+        }
         while self.p < self.b.len() {
             let d = self.b[self.p].wrapping_sub(b'0');
             if d > 9 {
@@ -161,6 +175,36 @@ impl Cur<'_> {
         let bytes = self.num()?;
         Some(Counters { packets, bytes })
     }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// How many of the eight bytes of `w` (first byte lowest) are ASCII digits
+/// before the first that is not.
+#[inline(always)]
+fn digit_run(w: u64) -> usize {
+    // A byte is a digit iff its high nibble is 3 and adding 6 keeps it 3.
+    // A carry out of a non-digit byte may spoil the bytes above it, but
+    // only the lowest non-digit byte matters.
+    let hi = w & (0xF0 * ONES);
+    let hi6 = w.wrapping_add(0x06 * ONES) & (0xF0 * ONES);
+    let t = (hi ^ (0x30 * ONES)) | (hi6 ^ (0x30 * ONES));
+    // High bit of each byte set iff the byte of `t` is non-zero (exact:
+    // no carries between bytes).
+    let nz = (((t & (0x7F * ONES)) + (0x7F * ONES)) | t) & (0x80 * ONES);
+    (nz.trailing_zeros() / 8) as usize
+}
+
+/// Value of the first `len` (1..=8) bytes of `w`, all ASCII digits.
+#[inline(always)]
+fn swar_value(w: u64, len: usize) -> u64 {
+    // Digits to 0..=9 (no borrow: the first `len` bytes are >= '0'), then
+    // shifted up so the missing leading digits are zeros.
+    let d = w.wrapping_sub(0x30 * ONES) << (8 * (8 - len));
+    // Pairs, quads, then the two halves: the usual SWAR reduction.
+    let d = (d.wrapping_mul(10) + (d >> 8)) & 0x00FF_00FF_00FF_00FF;
+    let d = (d.wrapping_mul(100) + (d >> 16)) & 0x0000_FFFF_0000_FFFF;
+    (d.wrapping_mul(10_000) + (d >> 32)) & 0xFFFF_FFFF
 }
 
 /// See the module doc. `body` is a line without leading or trailing blanks.
@@ -430,6 +474,64 @@ mod tests {
             "udp 17 29".into(),
         ] {
             assert_eq!(fast(&line), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn swar_digits_match_a_byte_loop() {
+        let mut cases: Vec<Vec<u8>> = Vec::new();
+        let seeds: [&[u8]; 19] = [
+            b"0",
+            b"7 ",
+            b"12345678",
+            b"123456789",
+            b"99999999x",
+            b"00000001",
+            b"1234567=",
+            b"65535 ",
+            b"4294967295",
+            b"9999999999999999999",
+            b"99999999999999999999",
+            b"18446744073709551615",
+            b"/",
+            b":",
+            b"12/45",
+            b"12:45",
+            b"1\xfa345678",
+            b"12345\xff7",
+            b"\xff2345678",
+        ];
+        for s in seeds {
+            let mut v = s.to_vec();
+            cases.push(v.clone());
+            v.extend_from_slice(b" sport=1");
+            cases.push(v);
+        }
+        // Every byte value at every position of an 8-byte window.
+        for pos in 0..9 {
+            for b in 0..=255u8 {
+                let mut v = b"987654321 x".to_vec();
+                if pos < v.len() {
+                    v[pos] = b;
+                }
+                cases.push(v);
+            }
+        }
+        for case in cases {
+            let mut want_p = 0;
+            let mut want = 0u64;
+            while want_p < case.len() && case[want_p].is_ascii_digit() && want_p < 19 {
+                want = want * 10 + u64::from(case[want_p] - b'0');
+                want_p += 1;
+            }
+            let too_long = case.get(want_p).is_some_and(|c| c.is_ascii_digit());
+            let want = (want_p > 0 && !too_long).then_some(want);
+            let mut c = Cur { b: &case, p: 0 };
+            let got = c.num();
+            assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&case));
+            if got.is_some() {
+                assert_eq!(c.p, want_p, "{:?}", String::from_utf8_lossy(&case));
+            }
         }
     }
 
