@@ -110,7 +110,9 @@ impl Cur<'_> {
         T::try_from(self.num()?).ok()
     }
 
-    /// A dotted quad, as the general parser's `parse_ipv4` reads it.
+    /// A dotted quad, as the general parser's `parse_ipv4` reads it. (An
+    /// eight-bytes-at-a-time octet, as in `num`, measured 20 % slower here:
+    /// the byte loop's branches predict well, the SWAR steps form a chain.)
     #[inline(always)]
     fn ipv4(&mut self) -> Option<Ipv4Addr> {
         let mut o = [0u8; 4];
@@ -531,6 +533,46 @@ mod tests {
             assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&case));
             if got.is_some() {
                 assert_eq!(c.p, want_p, "{:?}", String::from_utf8_lossy(&case));
+            }
+        }
+    }
+
+    #[test]
+    fn ipv4_matches_the_general_parser() {
+        let addrs = [
+            "0.0.0.0",
+            "255.255.255.255",
+            "10.244.1.11",
+            "1.2.3.4",
+            "256.1.1.1",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..2.3",
+            "1.2.3.4a",
+            "1234.1.1.1",
+            ".1.2.3",
+            "1.2.3.",
+            "01.002.3.4",
+            "1.2.3.0255",
+            "300.1.1.1",
+            "1.2.3.256",
+            "9.99.199.249",
+        ];
+        for a in addrs {
+            // Alone, and with text after it as in a line.
+            for tail in ["", " dst=1.2.3.4", "\tx", "=1.2.3.4 "] {
+                let text = format!("{a}{tail}");
+                let mut c = Cur {
+                    b: text.as_bytes(),
+                    p: 0,
+                };
+                let got = c
+                    .ipv4()
+                    .filter(|_| c.p == text.len() || matches!(text.as_bytes()[c.p], b' ' | b'\t'));
+                // The general parser sees the whole blank-delimited token.
+                let token = text.split([' ', '\t']).next().unwrap();
+                let want = super::super::parse::parse_ipv4(token.as_bytes());
+                assert_eq!(got, want, "{text:?}");
             }
         }
     }

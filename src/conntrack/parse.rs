@@ -754,7 +754,7 @@ fn octet(v: &[u8], i: &mut usize) -> Option<u8> {
 }
 
 #[inline]
-fn parse_ipv4(v: &[u8]) -> Option<Ipv4Addr> {
+pub(crate) fn parse_ipv4(v: &[u8]) -> Option<Ipv4Addr> {
     let mut i = 0;
     let mut o = [0u8; 4];
     for (k, slot) in o.iter_mut().enumerate() {
