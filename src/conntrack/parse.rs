@@ -5,7 +5,9 @@
 //! same keys (`src=`, `sport=`, `packets=`, even `id=`) occur in the
 //! original tuple, the reply tuple and the trailer, and only their position
 //! says which is which. Values are decoded by hand-written, allocation-free
-//! routines (this is the hot path of the whole tool).
+//! routines. The common IPv4 TCP/UDP lines are read by the fast path in
+//! `fast.rs` first; this parser takes every line it declines, and alone
+//! decides what is malformed and why.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
