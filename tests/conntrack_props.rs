@@ -5,7 +5,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use kubenetmon::conntrack::render::{render, Format};
 use kubenetmon::conntrack::{
-    parse_chunk, parse_line, ChunkReader, EventKind, Flags, Flow, ParsedChunk, State, Tuple,
+    parse_chunk, parse_line, parse_line_general, ChunkReader, EventKind, Flags, Flow, ParsedChunk,
+    State, Tuple,
 };
 use kubenetmon::model::{Counters, Protocol};
 use proptest::prelude::*;
@@ -117,6 +118,49 @@ fn flow() -> impl Strategy<Value = Flow> {
     })
 }
 
+/// The layout the fast path takes: IPv4 TCP/UDP with the attributes
+/// `conntrack -L` prints by default (and `-o id`).
+fn common_flow() -> impl Strategy<Value = Flow> {
+    (
+        any::<bool>(),
+        tuple(false, true),
+        tuple(false, true),
+        proptest::option::of(any::<u32>()),
+        proptest::option::of(proptest::sample::select(State::ALL.to_vec())),
+        any::<bool>(),
+        any::<bool>(),
+        proptest::option::of(any::<u32>()),
+        proptest::option::of(any::<u32>()),
+    )
+        .prop_map(
+            |(tcp, orig, reply, timeout, state, unreplied, assured, mark, id)| {
+                let proto = if tcp { Protocol::Tcp } else { Protocol::Udp };
+                let mut f = Flow::new(1, proto, orig, reply);
+                f.timeout = timeout;
+                f.state = state;
+                if unreplied {
+                    f.flags.insert(Flags::UNREPLIED);
+                }
+                if assured {
+                    f.flags.insert(Flags::ASSURED);
+                }
+                f.mark = mark;
+                f.id = id;
+                f
+            },
+        )
+}
+
+fn same_with_and_without_fast_path(bytes: &[u8]) -> Result<(), TestCaseError> {
+    prop_assert_eq!(
+        parse_line(bytes, 9),
+        parse_line_general(bytes, 9),
+        "{}",
+        String::from_utf8_lossy(bytes)
+    );
+    Ok(())
+}
+
 fn event() -> impl Strategy<Value = (EventKind, Option<i64>)> {
     (
         prop_oneof![
@@ -170,8 +214,42 @@ proptest! {
     }
 
     #[test]
+    fn common_lines_round_trip_through_the_fast_path(f in common_flow(), extended in any::<bool>()) {
+        let format = if extended { Format::Extended } else { Format::Default };
+        round_trip(&f, format)?;
+        let mut line = String::new();
+        render(&f, format, &mut line);
+        same_with_and_without_fast_path(line.as_bytes())?;
+    }
+
+    #[test]
+    fn mangled_common_lines_same_with_and_without_fast_path(
+        f in common_flow(),
+        cut in any::<proptest::sample::Index>(),
+        junk in proptest::collection::vec(prop_oneof![
+            any::<u8>(),
+            proptest::sample::select(b" \t0123456789.=[]x-".to_vec()),
+        ], 0..6),
+        drop in 0usize..12,
+    ) {
+        let mut line = String::new();
+        render(&f, Format::Default, &mut line);
+        let mut bytes = line.into_bytes();
+        let at = cut.index(bytes.len() + 1);
+        let mut edited = bytes.clone();
+        edited.splice(at..at, junk.iter().copied());
+        same_with_and_without_fast_path(&edited)?;
+        let mut dropped = bytes.clone();
+        dropped.drain(at..(at + drop).min(bytes.len()));
+        same_with_and_without_fast_path(&dropped)?;
+        bytes.truncate(at);
+        same_with_and_without_fast_path(&bytes)?;
+    }
+
+    #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
         let _ = parse_line(&bytes, 1);
+        same_with_and_without_fast_path(&bytes)?;
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! ```
 
 mod error;
+mod fast;
 mod parse;
 mod reader;
 pub mod render;
@@ -24,7 +25,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 pub use error::{ParseError, TupleSide};
-pub use parse::parse_line;
+pub use parse::{parse_line, parse_line_general};
 pub use reader::{
     parse_chunk, Chunk, ChunkReader, Malformed, Overlong, ParsedChunk, DEFAULT_CHUNK_BYTES,
     MAX_LINE_BYTES,

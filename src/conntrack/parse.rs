@@ -5,7 +5,9 @@
 //! same keys (`src=`, `sport=`, `packets=`, even `id=`) occur in the
 //! original tuple, the reply tuple and the trailer, and only their position
 //! says which is which. Values are decoded by hand-written, allocation-free
-//! routines (this is the hot path of the whole tool).
+//! routines. The common IPv4 TCP/UDP lines are read by the fast path in
+//! `fast.rs` first; this parser takes every line it declines, and alone
+//! decides what is malformed and why.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -94,7 +96,18 @@ fn event_timestamp(i: &[u8]) -> Res<'_, (&[u8], &[u8])> {
 /// lines, conntrack's `N flow entries have been shown.` summary, and the
 /// framing lines of `-o xml`.
 pub fn parse_line(line: &[u8], line_no: u64) -> Result<Option<Flow>, ParseError> {
-    match classify(line, line_no) {
+    line_result(classify(line, line_no))
+}
+
+/// [`parse_line`] without the fast path for common TCP/UDP lines: the
+/// general parser alone. Same result for every input; exists so tests and
+/// the fuzz target can check exactly that.
+pub fn parse_line_general(line: &[u8], line_no: u64) -> Result<Option<Flow>, ParseError> {
+    line_result(classify_with(line, line_no, false))
+}
+
+fn line_result(r: Result<Line, ParseError>) -> Result<Option<Flow>, ParseError> {
+    match r {
         Ok(Line::Flow(f)) => Ok(Some(f)),
         Ok(_) => Ok(None),
         Err(e) => Err(e),
@@ -111,7 +124,14 @@ pub(crate) enum Line {
     Summary,
 }
 
+#[inline]
 pub(crate) fn classify(line: &[u8], line_no: u64) -> Result<Line, ParseError> {
+    classify_with(line, line_no, true)
+}
+
+/// The line without leading blanks and trailing blanks or `\r`.
+#[inline(always)]
+pub(crate) fn trim_line(line: &[u8]) -> &[u8] {
     let mut end = line.len();
     while end > 0 && matches!(line[end - 1], b'\r' | b' ' | b'\t') {
         end -= 1;
@@ -120,7 +140,13 @@ pub(crate) fn classify(line: &[u8], line_no: u64) -> Result<Line, ParseError> {
     while start < end && is_ws(line[start]) {
         start += 1;
     }
-    let body = &line[start..end];
+    &line[start..end]
+}
+
+/// `fast: false` skips the fast path (callers that already tried it).
+#[inline(always)]
+pub(crate) fn classify_with(line: &[u8], line_no: u64, fast: bool) -> Result<Line, ParseError> {
+    let body = trim_line(line);
     if body.is_empty() {
         return Ok(Line::Blank);
     }
@@ -129,6 +155,11 @@ pub(crate) fn classify(line: &[u8], line_no: u64) -> Result<Line, ParseError> {
     }
     if body.starts_with(b"conntrack v") && memmem::find(body, b"have been shown").is_some() {
         return Ok(Line::Summary);
+    }
+    if fast {
+        if let Some(f) = super::fast::parse_common(body, line_no) {
+            return Ok(Line::Flow(f));
+        }
     }
     parse_flow(body, line_no).map(Line::Flow)
 }
@@ -725,7 +756,7 @@ fn octet(v: &[u8], i: &mut usize) -> Option<u8> {
 }
 
 #[inline]
-fn parse_ipv4(v: &[u8]) -> Option<Ipv4Addr> {
+pub(crate) fn parse_ipv4(v: &[u8]) -> Option<Ipv4Addr> {
     let mut i = 0;
     let mut o = [0u8; 4];
     for (k, slot) in o.iter_mut().enumerate() {

@@ -11,7 +11,8 @@ use std::io::{self, BufRead};
 use memchr::{memchr, memchr_iter, memrchr};
 
 use super::error::ParseError;
-use super::parse::{classify, Line};
+use super::fast::parse_common_with;
+use super::parse::{classify_with, trim_line, Line};
 use super::Flow;
 
 /// Default chunk size: big enough to amortise per-chunk work, small enough
@@ -297,7 +298,14 @@ pub fn parse_chunk(chunk: &Chunk) -> ParsedChunk {
     while start < data.len() {
         let end = memchr(b'\n', &data[start..]).map_or(data.len(), |p| start + p);
         let line = &data[start..end];
-        match classify(line, line_no) {
+        let body = trim_line(line);
+        if parse_common_with(body, line_no, |f| out.flows.push(f)).is_some() {
+            out.lines += 1;
+            line_no += 1;
+            start = end + 1;
+            continue;
+        }
+        match classify_with(line, line_no, false) {
             Ok(Line::Flow(f)) => out.flows.push(f),
             Ok(Line::Blank) => out.blank += 1,
             Ok(Line::Summary) => out.summary += 1,
