@@ -315,22 +315,9 @@ fn parse_flow(body: &[u8], line_no: u64) -> Result<Flow, ParseError> {
     let fields = l4_fields(protocol);
 
     let mut flow = Flow {
-        line: line_no,
-        protocol,
-        orig: placeholder_tuple(),
-        reply: placeholder_tuple(),
         event,
         timestamp,
-        family: Family::Ipv4,
-        timeout: None,
-        state: None,
-        flags: Flags::EMPTY,
-        mark: None,
-        zone: None,
-        zone_orig: None,
-        zone_reply: None,
-        id: None,
-        delta_time: None,
+        ..Flow::new(line_no, protocol, placeholder_tuple(), placeholder_tuple())
     };
     let mut tuples = [TupleBuf::default(), TupleBuf::default()];
     let mut phase = Phase::Preamble;
