@@ -197,7 +197,7 @@ pub fn ignore_reason(
     if matches!(flow.event, Some(EventKind::New | EventKind::Update)) {
         return Some(IgnoreReason::EventNotFinal);
     }
-    let zero = |c: Option<Counters>| c.map_or(true, |c| c.packets == 0 && c.bytes == 0);
+    let zero = |c: Option<Counters>| c.is_none_or(|c| c.packets == 0 && c.bytes == 0);
     if zero(flow.orig.counters) && zero(flow.reply.counters) {
         return Some(IgnoreReason::ZeroCounters);
     }
