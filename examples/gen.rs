@@ -429,7 +429,7 @@ fn build_cluster(args: &Args) -> Result<Cluster> {
                 } else {
                     format!("{app}-{}", w / APPS.len())
                 },
-                label_key: if w % 5 == 0 {
+                label_key: if w.is_multiple_of(5) {
                     "k8s-app"
                 } else {
                     "app.kubernetes.io/name"

@@ -301,7 +301,7 @@ fn parquet_streams_many_rows_in_bounded_row_groups() {
         let pods = pod.values().as_any().downcast_ref::<StringArray>().unwrap();
         for i in 0..batch.num_rows() {
             let flow = &flows[(row + i) / 2];
-            let want = if (row + i) % 2 == 0 {
+            let want = if (row + i).is_multiple_of(2) {
                 flow.out.bytes
             } else {
                 flow.inbound.bytes
