@@ -1,6 +1,5 @@
 //! Options shared by several subcommands, so one name works everywhere.
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -57,11 +56,6 @@ pub struct InventoryArgs {
     /// `kubectl get pods,nodes,services -A -o json` output; repeatable, `-` for stdin
     #[arg(long, short = 'i', value_name = "FILE")]
     pub inventory: Vec<PathBuf>,
-}
-
-#[allow(dead_code)]
-pub fn parse_ip(s: &str) -> Option<IpAddr> {
-    s.trim().parse().ok()
 }
 
 impl RangeSourceArgs {
