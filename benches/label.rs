@@ -14,7 +14,7 @@ use kubenetmon::conntrack::{Flow, Tuple};
 use kubenetmon::inventory::{Inventory, Node, Pod, PodPhase};
 use kubenetmon::label::pipeline::{run_dump, Options, Quiet};
 use kubenetmon::label::{
-    label_flow, Context, LabelIndex, LocalSite, Outcome, PrivateNets, TimeSource,
+    label_flow, Context, FlagRules, LabelIndex, LocalSite, Outcome, PrivateNets, TimeSource,
 };
 use kubenetmon::model::{Cloud, Counters, Protocol};
 use kubenetmon::ranges::{Detail, RangeTable};
@@ -173,6 +173,7 @@ fn bench(c: &mut Criterion) {
         table: &table,
         local: &local,
         private: &private,
+        flags: &FlagRules::none(),
         ignore_udp: false,
         time: TimeSource::Fixed(1_700_000_000),
     };
@@ -206,7 +207,7 @@ fn bench(c: &mut Criterion) {
                 "bench",
                 Some(&ctx),
                 None,
-                Options::default(),
+                Options::for_threads(rayon::current_num_threads()),
                 &mut Quiet,
             )
             .unwrap()

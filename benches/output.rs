@@ -7,8 +7,11 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use kubenetmon::model::{ConnectionClass, Counters, Endpoint, LabelledFlow, Protocol, RunMeta};
-use kubenetmon::output::create_sink;
+use kubenetmon::model::{
+    Cloud, ConnectionClass, Counters, Endpoint, FlagNames, FlagSet, LabelledFlow, LocalSite,
+    Protocol, RemoteSite, RunMeta,
+};
+use kubenetmon::output::{open_path, Schema};
 
 const FLOWS: usize = 200_000;
 const BATCH: usize = 4096;
@@ -66,13 +69,16 @@ fn flows(n: &Names) -> Vec<LabelledFlow<'_>> {
                 class,
                 local,
                 remote,
-                remote_cloud: "aws",
-                remote_region: "us-east-1",
-                remote_service: if class == ConnectionClass::IntraRegion {
-                    "s3"
-                } else {
-                    ""
-                },
+                remote_site: RemoteSite::from_text(
+                    "aws",
+                    "us-east-1",
+                    if class == ConnectionClass::IntraRegion {
+                        "s3"
+                    } else {
+                        ""
+                    },
+                ),
+                flags: FlagSet::EMPTY,
                 out: Counters {
                     packets: 10 + i as u64 % 100,
                     bytes: 1000 + i as u64 * 3,
@@ -91,10 +97,13 @@ fn bench(c: &mut Criterion) {
     let flows = flows(&n);
     let meta = RunMeta {
         environment: "production".into(),
-        local_cloud: "aws".into(),
-        local_region: "us-east-1".into(),
-        local_cluster: "prod-1".into(),
+        local: LocalSite {
+            cloud: Cloud::Aws,
+            region: "us-east-1".into(),
+        },
+        cluster: "prod-1".into(),
         interval_seconds: 60,
+        flag_names: FlagNames::default(),
     };
     let dir = tempfile::tempdir().unwrap();
     let mut group = c.benchmark_group("output");
@@ -106,11 +115,11 @@ fn bench(c: &mut Criterion) {
             b.iter_batched(
                 || (),
                 |()| {
-                    let mut sink = create_sink(&path, None, &meta).unwrap();
+                    let mut sink = open_path(&path, None, Schema::Upstream, &meta).unwrap();
                     for chunk in flows.chunks(BATCH) {
                         sink.write_batch(chunk).unwrap();
                     }
-                    sink.finish().unwrap()
+                    sink.finish().unwrap().commit().unwrap()
                 },
                 BatchSize::PerIteration,
             )

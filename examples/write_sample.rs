@@ -8,8 +8,11 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 
-use kubenetmon::model::{ConnectionClass, Counters, Endpoint, LabelledFlow, Protocol, RunMeta};
-use kubenetmon::output::create_sink;
+use kubenetmon::model::{
+    Cloud, ConnectionClass, Counters, Endpoint, FlagNames, FlagSet, LabelledFlow, LocalSite,
+    Protocol, RemoteSite, RunMeta,
+};
+use kubenetmon::output::{open_path, Schema};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -25,11 +28,14 @@ fn main() -> anyhow::Result<()> {
 
     let meta = RunMeta {
         environment: "production".into(),
-        local_cloud: "aws".into(),
-        local_region: "us-east-1".into(),
+        local: LocalSite {
+            cloud: Cloud::Aws,
+            region: "us-east-1".into(),
+        },
         // exercises CSV quoting through ClickHouse
-        local_cluster: "lab, \"west\"".into(),
+        cluster: "lab, \"west\"".into(),
         interval_seconds: 60,
+        flag_names: FlagNames::default(),
     };
     let names: Vec<String> = (0..50).map(|i| format!("web-{i}")).collect();
     let classes = ConnectionClass::ALL;
@@ -87,20 +93,19 @@ fn main() -> anyhow::Result<()> {
             class,
             local,
             remote,
-            remote_cloud: cloud,
-            remote_region: region,
-            remote_service: service,
+            remote_site: RemoteSite::from_text(cloud, region, service),
+            flags: FlagSet::EMPTY,
             out,
             inbound,
         });
     }
     let mut rows = 0;
     for name in ["sample.csv", "sample.parquet"] {
-        let mut sink = create_sink(&dir.join(name), None, &meta)?;
+        let mut sink = open_path(&dir.join(name), None, Schema::Upstream, &meta)?;
         for chunk in list.chunks(4096) {
             sink.write_batch(chunk)?;
         }
-        rows = sink.finish()?;
+        rows = sink.finish()?.commit()?;
     }
     let mut by_class = serde_json::Map::new();
     for c in classes {

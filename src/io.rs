@@ -12,11 +12,11 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum IoError {
-    #[error("{path}: {source}")]
+    #[error("{}", path.display())]
     Open { path: PathBuf, source: io::Error },
-    #[error("{path}: cannot create temporary file beside it: {source}")]
+    #[error("{}: cannot create a temporary file beside it", path.display())]
     Temp { path: PathBuf, source: io::Error },
-    #[error("{path}: cannot replace it: {source}")]
+    #[error("{}: cannot replace it", path.display())]
     Persist { path: PathBuf, source: io::Error },
 }
 
@@ -65,6 +65,15 @@ pub fn open_input(path: &Path) -> Result<Box<dyn BufRead + Send>, IoError> {
 pub struct AtomicFile {
     target: PathBuf,
     temp: tempfile::NamedTempFile,
+}
+
+impl std::fmt::Debug for AtomicFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AtomicFile")
+            .field("target", &self.target)
+            .field("temp", &self.temp.path())
+            .finish()
+    }
 }
 
 impl AtomicFile {

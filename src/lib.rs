@@ -6,6 +6,7 @@
 //! ClickHouse's `network_flows_0` table ([`output`]).
 
 pub mod conntrack;
+pub mod dumps;
 pub mod fetch;
 pub mod inventory;
 pub mod io;
@@ -13,3 +14,4 @@ pub mod label;
 pub mod model;
 pub mod output;
 pub mod ranges;
+pub mod time;

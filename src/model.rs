@@ -5,6 +5,50 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
+/// An enum whose variants have fixed names, with `ALL` (in declaration
+/// order, which is also the discriminant order), `COUNT`, `as_str`,
+/// `index` and `Display` generated from one list — so arrays sized
+/// `[_; COUNT]` and indexed by `index()` follow the enum, and a new
+/// variant cannot compile into an index panic or a missing name.
+macro_rules! named_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident => $text:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        $vis enum $name {
+            $( $(#[$vmeta])* $variant, )+
+        }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: [$name; [$($name::$variant),+].len()] = [$($name::$variant),+];
+            pub const COUNT: usize = Self::ALL.len();
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $( $name::$variant => $text, )+
+                }
+            }
+
+            /// Position in [`Self::ALL`].
+            pub fn index(self) -> usize {
+                self as usize
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use named_enum;
+
 /// A cloud provider as the output columns spell it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Cloud {
@@ -53,39 +97,13 @@ pub fn normalize(s: &str) -> String {
         .collect()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ConnectionClass {
-    IntraVpc,
-    IntraRegion,
-    InterRegion,
-    PublicInternet,
-}
-
-impl ConnectionClass {
-    pub const ALL: [ConnectionClass; 4] = [
-        ConnectionClass::IntraVpc,
-        ConnectionClass::IntraRegion,
-        ConnectionClass::InterRegion,
-        ConnectionClass::PublicInternet,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConnectionClass::IntraVpc => "INTRA_VPC",
-            ConnectionClass::IntraRegion => "INTRA_REGION",
-            ConnectionClass::InterRegion => "INTER_REGION",
-            ConnectionClass::PublicInternet => "PUBLIC_INTERNET",
-        }
-    }
-
-    pub fn index(self) -> usize {
-        self as usize
-    }
-}
-
-impl fmt::Display for ConnectionClass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+named_enum! {
+    /// SPEC §3.9's classes, as the `connectionClass` column spells them.
+    pub enum ConnectionClass {
+        IntraVpc => "INTRA_VPC",
+        IntraRegion => "INTRA_REGION",
+        InterRegion => "INTER_REGION",
+        PublicInternet => "PUBLIC_INTERNET",
     }
 }
 
@@ -201,6 +219,196 @@ impl<'a> Endpoint<'a> {
     }
 }
 
+/// Who owns an address: one of the clouds whose ranges we load, or a name
+/// the user gave a `--location` (SPEC §6.2: any name, e.g. `onprem`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Owner<'a> {
+    Cloud(Cloud),
+    Custom(&'a str),
+}
+
+impl<'a> Owner<'a> {
+    pub fn as_str(&self) -> &'a str {
+        match *self {
+            Owner::Cloud(c) => c.as_str(),
+            Owner::Custom(s) => s,
+        }
+    }
+}
+
+impl<'a> Owner<'a> {
+    /// From the text of a cloud column: one of ours, else a custom name.
+    pub fn from_text(text: &'a str) -> Owner<'a> {
+        Cloud::ALL
+            .into_iter()
+            .find(|c| c.as_str() == text)
+            .map_or(Owner::Custom(text), Owner::Cloud)
+    }
+}
+
+/// A region as the range files give it. `global` and "no region" are
+/// rules of their own in SPEC §3.9, so they are not just strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Region<'a> {
+    /// The prefix carries no region (an error for the local cloud).
+    Unknown,
+    /// `global`: reachable in every region.
+    Global,
+    Named(&'a str),
+}
+
+impl<'a> Region<'a> {
+    /// From a normalised region name.
+    pub fn from_name(name: &'a str) -> Region<'a> {
+        match name {
+            "" => Region::Unknown,
+            "global" => Region::Global,
+            n => Region::Named(n),
+        }
+    }
+
+    pub fn as_str(&self) -> &'a str {
+        match *self {
+            Region::Unknown => "",
+            Region::Global => "global",
+            Region::Named(n) => n,
+        }
+    }
+}
+
+/// Where the far end of a flow is, when anything is known: its owner,
+/// region and cloud service (`""` when the range names none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemoteSite<'a> {
+    pub owner: Owner<'a>,
+    pub region: Region<'a>,
+    pub service: &'a str,
+}
+
+impl<'a> RemoteSite<'a> {
+    /// From the texts of the `remoteCloud`, `remoteRegion` and
+    /// `remoteCloudService` columns; `None` when the cloud is empty.
+    pub fn from_text(cloud: &'a str, region: &'a str, service: &'a str) -> Option<RemoteSite<'a>> {
+        (!cloud.is_empty()).then(|| RemoteSite {
+            owner: Owner::from_text(cloud),
+            region: Region::from_name(region),
+            service,
+        })
+    }
+}
+
+/// The `connectionFlags` map of a flow (SPEC §6.3): a set of flag names,
+/// each true or false. A bit set over the run's [`FlagNames`], so a flow's
+/// flags are two words and cost no allocation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct FlagSet {
+    present: u64,
+    value: u64,
+}
+
+/// Flag name ids are indexes into [`FlagNames`]; at most this many.
+pub const MAX_FLAGS: usize = 64;
+
+impl FlagSet {
+    pub const EMPTY: FlagSet = FlagSet {
+        present: 0,
+        value: 0,
+    };
+
+    /// Sets flag `id` (an index into the run's [`FlagNames`]) to `value`.
+    #[inline]
+    pub fn set(&mut self, id: FlagId, value: bool) {
+        let bit = 1u64 << id.0;
+        self.present |= bit;
+        if value {
+            self.value |= bit;
+        } else {
+            self.value &= !bit;
+        }
+    }
+
+    #[inline]
+    pub fn get(self, id: FlagId) -> Option<bool> {
+        let bit = 1u64 << id.0;
+        (self.present & bit != 0).then_some(self.value & bit != 0)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.present == 0
+    }
+
+    pub fn len(self) -> usize {
+        self.present.count_ones() as usize
+    }
+
+    /// The flags that are set, in id order — which is the names' byte
+    /// order, since [`FlagNames`] is sorted.
+    pub fn iter(self) -> impl Iterator<Item = (FlagId, bool)> {
+        (0..MAX_FLAGS as u8)
+            .map(FlagId)
+            .filter_map(move |id| self.get(id).map(|v| (id, v)))
+    }
+}
+
+/// Index of a flag name in the run's [`FlagNames`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FlagId(u8);
+
+impl FlagId {
+    pub fn index(self) -> usize {
+        usize::from(self.0)
+    }
+
+    pub(crate) fn from_index(i: u8) -> FlagId {
+        debug_assert!(usize::from(i) < MAX_FLAGS);
+        FlagId(i)
+    }
+}
+
+/// The flag names of a run, sorted by bytes (SPEC §6.3: keys are written
+/// in byte order), so a [`FlagSet`] iterates in output order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlagNames {
+    names: Vec<String>,
+}
+
+impl FlagNames {
+    /// Sorts and de-duplicates; `Err` with the count when there are more
+    /// than [`MAX_FLAGS`].
+    pub fn new(names: impl IntoIterator<Item = String>) -> Result<FlagNames, usize> {
+        let mut names: Vec<String> = names.into_iter().collect();
+        names.sort();
+        names.dedup();
+        if names.len() > MAX_FLAGS {
+            return Err(names.len());
+        }
+        Ok(FlagNames { names })
+    }
+
+    pub fn id(&self, name: &str) -> Option<FlagId> {
+        self.names
+            .binary_search_by(|n| n.as_str().cmp(name))
+            .ok()
+            .map(|i| FlagId(i as u8))
+    }
+
+    pub fn name(&self, id: FlagId) -> &str {
+        &self.names[id.index()]
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(String::as_str)
+    }
+}
+
 /// A flow the labeller accepted: becomes two output rows (`out`, `in`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LabelledFlow<'a> {
@@ -210,22 +418,64 @@ pub struct LabelledFlow<'a> {
     pub class: ConnectionClass,
     pub local: Endpoint<'a>,
     pub remote: Endpoint<'a>,
-    /// Empty when the remote matched no range.
-    pub remote_cloud: &'a str,
-    pub remote_region: &'a str,
-    pub remote_service: &'a str,
+    /// `None` when the remote matched no range.
+    pub remote_site: Option<RemoteSite<'a>>,
+    pub flags: FlagSet,
     pub out: Counters,
     pub inbound: Counters,
 }
 
-/// Per-run constant columns.
+impl<'a> LabelledFlow<'a> {
+    /// A flow with no remote site and no flags: for tests and generators.
+    pub fn new(
+        observed_at: i64,
+        proto: Protocol,
+        class: ConnectionClass,
+        local: Endpoint<'a>,
+        remote: Endpoint<'a>,
+    ) -> LabelledFlow<'a> {
+        LabelledFlow {
+            observed_at,
+            proto,
+            class,
+            local,
+            remote,
+            remote_site: None,
+            flags: FlagSet::EMPTY,
+            out: Counters::default(),
+            inbound: Counters::default(),
+        }
+    }
+
+    /// `remoteCloud`: the owner's name, `""` when unknown.
+    pub fn remote_cloud(&self) -> &'a str {
+        self.remote_site.map_or("", |s| s.owner.as_str())
+    }
+
+    pub fn remote_region(&self) -> &'a str {
+        self.remote_site.map_or("", |s| s.region.as_str())
+    }
+
+    pub fn remote_service(&self) -> &'a str {
+        self.remote_site.map_or("", |s| s.service)
+    }
+}
+
+/// The local side: our cloud and normalised region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalSite {
+    pub cloud: Cloud,
+    pub region: String,
+}
+
+/// Per-run constant columns, and the names the flows' flag sets refer to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunMeta {
     pub environment: String,
-    pub local_cloud: String,
-    pub local_region: String,
-    pub local_cluster: String,
+    pub local: LocalSite,
+    pub cluster: String,
     pub interval_seconds: u16,
+    pub flag_names: FlagNames,
 }
 
 #[cfg(test)]

@@ -52,11 +52,12 @@ def check(cond, msg):
     print(f"ok   {msg}")
 
 
-def ddl_from_docs():
+def ddl_from_docs(table="network_flows_0"):
     text = open(os.path.join(ROOT, "docs", "schema.md"), encoding="utf-8").read()
-    blocks = [b for b in re.findall(r"```sql\n(.*?)```", text, re.S) if "CREATE TABLE" in b]
+    blocks = [b for b in re.findall(r"```sql\n(.*?)```", text, re.S)
+              if f"CREATE TABLE IF NOT EXISTS {table}\n" in b]
     if len(blocks) != 1:
-        fail(f"docs/schema.md: expected one ```sql block with CREATE TABLE, found {len(blocks)}")
+        fail(f"docs/schema.md: expected one ```sql block with CREATE TABLE {table}, found {len(blocks)}")
     ddl = blocks[0]
     cols = re.findall(r"^\s+`(\w+)`\s", ddl, re.M)
     return ddl, cols

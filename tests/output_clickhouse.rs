@@ -7,8 +7,11 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::process::Command;
 
-use kubenetmon::model::{ConnectionClass, Counters, Endpoint, LabelledFlow, Protocol, RunMeta};
-use kubenetmon::output::create_sink;
+use kubenetmon::model::{
+    Cloud, ConnectionClass, Counters, Endpoint, FlagNames, FlagSet, LabelledFlow, LocalSite,
+    Protocol, RemoteSite, RunMeta,
+};
+use kubenetmon::output::{open_path, Schema};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clickhouse_compat.py");
 
@@ -48,10 +51,13 @@ fn sink_files_load_into_clickhouse() {
         .as_secs() as i64;
     let meta = RunMeta {
         environment: "staging".into(),
-        local_cloud: "gcp".into(),
-        local_region: "europe-west3".into(),
-        local_cluster: "lab, \"west\"".into(),
+        local: LocalSite {
+            cloud: Cloud::Gcp,
+            region: "europe-west3".into(),
+        },
+        cluster: "lab, \"west\"".into(),
         interval_seconds: 300,
+        flag_names: FlagNames::default(),
     };
     let pods: Vec<String> = (0..17).map(|i| format!("api-{i}")).collect();
     let mut totals = [[0u64; 2]; 4];
@@ -97,17 +103,20 @@ fn sink_files_load_into_clickhouse() {
                 class,
                 local,
                 remote,
-                remote_cloud: if class == ConnectionClass::PublicInternet {
-                    ""
-                } else {
-                    "gcp"
-                },
-                remote_region: "europe-west3",
-                remote_service: if class == ConnectionClass::IntraRegion {
-                    "gcs"
-                } else {
-                    ""
-                },
+                remote_site: RemoteSite::from_text(
+                    if class == ConnectionClass::PublicInternet {
+                        ""
+                    } else {
+                        "gcp"
+                    },
+                    "europe-west3",
+                    if class == ConnectionClass::IntraRegion {
+                        "gcs"
+                    } else {
+                        ""
+                    },
+                ),
+                flags: FlagSet::EMPTY,
                 out,
                 inbound,
             }
@@ -115,11 +124,11 @@ fn sink_files_load_into_clickhouse() {
         .collect();
     let mut rows = 0;
     for name in ["flows.csv", "flows.parquet"] {
-        let mut sink = create_sink(&dir.path().join(name), None, &meta).unwrap();
+        let mut sink = open_path(&dir.path().join(name), None, Schema::Upstream, &meta).unwrap();
         for chunk in flows.chunks(1000) {
             sink.write_batch(chunk).unwrap();
         }
-        rows = sink.finish().unwrap();
+        rows = sink.finish().unwrap().commit().unwrap();
     }
     let bytes: serde_json::Map<String, serde_json::Value> = ConnectionClass::ALL
         .iter()

@@ -12,8 +12,11 @@ use arrow::array::{
     UInt64Array,
 };
 use arrow::datatypes::{DataType, Int32Type, TimeUnit};
-use kubenetmon::model::{ConnectionClass, Counters, Endpoint, LabelledFlow, Protocol, RunMeta};
-use kubenetmon::output::{create_sink, schema, Format, OutputError};
+use kubenetmon::model::{
+    Cloud, ConnectionClass, Counters, Endpoint, FlagNames, FlagSet, LabelledFlow, LocalSite,
+    Protocol, RemoteSite, RunMeta,
+};
+use kubenetmon::output::{open_path, Format, OutputError, Schema};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 const HEADER: &str = "date,intervalStartTime,intervalSeconds,environment,proto,connectionClass,\
@@ -25,10 +28,13 @@ remoteNamespace,remotePod,remoteIPv4,remotePort,remoteApp,remoteCloudService,byt
 fn meta() -> RunMeta {
     RunMeta {
         environment: "production".into(),
-        local_cloud: "aws".into(),
-        local_region: "us-east-1".into(),
-        local_cluster: "prod-1".into(),
+        local: LocalSite {
+            cloud: Cloud::Aws,
+            region: "us-east-1".into(),
+        },
+        cluster: "prod-1".into(),
         interval_seconds: 60,
+        flag_names: FlagNames::default(),
     }
 }
 
@@ -49,9 +55,8 @@ fn known_flow() -> LabelledFlow<'static> {
             app: "web",
         },
         remote: Endpoint::bare(IpAddr::V4(Ipv4Addr::new(52, 216, 10, 20)), 443),
-        remote_cloud: "aws",
-        remote_region: "us-east-1",
-        remote_service: "s3",
+        remote_site: RemoteSite::from_text("aws", "us-east-1", "s3"),
+        flags: FlagSet::EMPTY,
         out: Counters {
             packets: 6,
             bytes: 399,
@@ -71,9 +76,9 @@ aws,us-east-1,prod-1,,us-east-1a,ip-10-0-1-10.ec2.internal,cp-7,shop,web-5d9c7,1
 aws,us-east-1,UNKNOWN,,,,,,,52.216.10.20,443,,s3,697,7";
 
 fn write(path: &Path, format: Option<Format>, flows: &[LabelledFlow<'_>]) -> u64 {
-    let mut sink = create_sink(path, format, &meta()).unwrap();
+    let mut sink = open_path(path, format, Schema::Upstream, &meta()).unwrap();
     sink.write_batch(flows).unwrap();
-    sink.finish().unwrap()
+    sink.finish().unwrap().commit().unwrap()
 }
 
 /// `n` distinct flows with varying names, classes, times and counters.
@@ -106,7 +111,10 @@ fn csv_header_and_rows_are_exact() {
     let text = std::fs::read_to_string(&path).unwrap();
     assert_eq!(text, format!("{HEADER}\n{OUT_ROW}\n{IN_ROW}\n"));
     // the header is the schema's column list
-    assert_eq!(HEADER, schema::names().collect::<Vec<_>>().join(","));
+    assert_eq!(
+        HEADER,
+        Schema::Upstream.names().collect::<Vec<_>>().join(",")
+    );
 }
 
 #[test]
@@ -114,12 +122,12 @@ fn csv_quotes_awkward_text_and_reads_back() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("flows.csv");
     let mut m = meta();
-    m.local_cluster = "lab, \"west\"".into();
+    m.cluster = "lab, \"west\"".into();
     let mut f = known_flow();
     f.local.app = " padded";
-    let mut sink = create_sink(&path, None, &m).unwrap();
+    let mut sink = open_path(&path, None, Schema::Upstream, &m).unwrap();
     sink.write_batch(&[f]).unwrap();
-    sink.finish().unwrap();
+    sink.finish().unwrap().commit().unwrap();
     let mut r = csv::Reader::from_path(&path).unwrap();
     let headers = r.headers().unwrap().clone();
     let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
@@ -138,11 +146,11 @@ fn rows_come_in_flow_order_out_then_in() {
     let flows = many_flows(&names, 1000);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("flows.csv");
-    let mut sink = create_sink(&path, None, &meta()).unwrap();
+    let mut sink = open_path(&path, None, Schema::Upstream, &meta()).unwrap();
     for chunk in flows.chunks(333) {
         sink.write_batch(chunk).unwrap();
     }
-    assert_eq!(sink.finish().unwrap(), 2000);
+    assert_eq!(sink.finish().unwrap().commit().unwrap(), 2000);
     let mut r = csv::Reader::from_path(&path).unwrap();
     let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 2000);
@@ -171,7 +179,7 @@ fn parquet_types_and_values_read_back() {
         .iter()
         .map(|f| f.name().clone())
         .collect();
-    assert_eq!(names, schema::names().collect::<Vec<_>>());
+    assert_eq!(names, Schema::Upstream.names().collect::<Vec<_>>());
     let batches: Vec<_> = reader.build().unwrap().map(Result::unwrap).collect();
     assert_eq!(batches.len(), 1);
     let b = &batches[0];
@@ -275,11 +283,11 @@ fn parquet_streams_many_rows_in_bounded_row_groups() {
     let flows = many_flows(&names, 140_000);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.parquet");
-    let mut sink = create_sink(&path, None, &meta()).unwrap();
+    let mut sink = open_path(&path, None, Schema::Upstream, &meta()).unwrap();
     for chunk in flows.chunks(4096) {
         sink.write_batch(chunk).unwrap();
     }
-    assert_eq!(sink.finish().unwrap(), 280_000);
+    assert_eq!(sink.finish().unwrap().commit().unwrap(), 280_000);
     let file = std::fs::File::open(&path).unwrap();
     let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
     let md = reader.metadata().clone();
@@ -353,7 +361,9 @@ fn explicit_format_overrides_the_extension() {
 fn unknown_extension_is_an_error_naming_the_path() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("flows.json");
-    let err = create_sink(&path, None, &meta()).err().unwrap();
+    let err = open_path(&path, None, Schema::Upstream, &meta())
+        .err()
+        .unwrap();
     assert!(matches!(err, OutputError::UnknownFormat { .. }));
     let msg = err.to_string();
     assert!(
@@ -368,7 +378,7 @@ fn dropping_an_unfinished_sink_leaves_no_file() {
     let dir = tempfile::tempdir().unwrap();
     for name in ["a.csv", "a.csv.gz", "a.csv.zst", "a.parquet"] {
         let path = dir.path().join(name);
-        let mut sink = create_sink(&path, None, &meta()).unwrap();
+        let mut sink = open_path(&path, None, Schema::Upstream, &meta()).unwrap();
         sink.write_batch(&[known_flow()]).unwrap();
         drop(sink);
         assert!(!path.exists(), "{name}");
@@ -382,7 +392,7 @@ fn dropping_an_unfinished_sink_keeps_the_existing_file() {
     for name in ["good.csv", "good.parquet"] {
         let path = dir.path().join(name);
         std::fs::write(&path, "previous good output").unwrap();
-        let mut sink = create_sink(&path, None, &meta()).unwrap();
+        let mut sink = open_path(&path, None, Schema::Upstream, &meta()).unwrap();
         sink.write_batch(&[known_flow()]).unwrap();
         drop(sink);
         assert_eq!(
@@ -406,7 +416,7 @@ fn ipv6_flows_are_refused_with_the_address() {
         let path = dir.path().join(name);
         let mut f = known_flow();
         f.remote.ip = IpAddr::V6(Ipv6Addr::new(0x2600, 0x1f18, 0, 0, 0, 0, 0, 1));
-        let mut sink = create_sink(&path, None, &meta()).unwrap();
+        let mut sink = open_path(&path, None, Schema::Upstream, &meta()).unwrap();
         let msg = sink.write_batch(&[f]).unwrap_err().to_string();
         assert!(
             msg.contains("2600:1f18::1") && msg.contains("remoteIPv4") && msg.contains(name),
@@ -421,7 +431,7 @@ fn times_before_1970_are_refused() {
     for name in ["a.csv", "a.parquet"] {
         let mut f = known_flow();
         f.observed_at = -5;
-        let mut sink = create_sink(&dir.path().join(name), None, &meta()).unwrap();
+        let mut sink = open_path(&dir.path().join(name), None, Schema::Upstream, &meta()).unwrap();
         let msg = sink.write_batch(&[f]).unwrap_err().to_string();
         assert!(msg.contains("-5") && msg.contains("1970"), "{msg}");
     }
@@ -432,7 +442,7 @@ fn zero_interval_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let mut m = meta();
     m.interval_seconds = 0;
-    let err = create_sink(&dir.path().join("a.csv"), None, &m)
+    let err = open_path(&dir.path().join("a.csv"), None, Schema::Upstream, &m)
         .err()
         .unwrap();
     assert!(err.to_string().contains("interval"), "{err}");
@@ -444,9 +454,9 @@ fn other_intervals_truncate_the_time() {
     let path = dir.path().join("flows.csv");
     let mut m = meta();
     m.interval_seconds = 3600;
-    let mut sink = create_sink(&path, None, &m).unwrap();
+    let mut sink = open_path(&path, None, Schema::Upstream, &m).unwrap();
     sink.write_batch(&[known_flow()]).unwrap();
-    sink.finish().unwrap();
+    sink.finish().unwrap().commit().unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
     let row = text.lines().nth(1).unwrap();
     assert!(
@@ -461,9 +471,9 @@ fn stdout_child() {
     if std::env::var_os("KUBENETMON_STDOUT_CHILD").is_none() {
         return;
     }
-    let mut sink = create_sink(Path::new("-"), None, &meta()).unwrap();
+    let mut sink = open_path(Path::new("-"), None, Schema::Upstream, &meta()).unwrap();
     sink.write_batch(&[known_flow()]).unwrap();
-    assert_eq!(sink.finish().unwrap(), 2);
+    assert_eq!(sink.finish().unwrap().commit().unwrap(), 2);
 }
 
 #[test]

@@ -112,10 +112,10 @@ fn answer(
         Some(local) => match classify_remote(ip, local, private, table) {
             Ok(r) => Answer::Found {
                 ip,
-                cloud: r.cloud.to_string(),
-                region: r.region.to_string(),
-                service: r.service.to_string(),
-                prefix: r.prefix.map_or(String::new(), |p| p.to_string()),
+                cloud: r.site.map_or("", |s| s.owner.as_str()).to_string(),
+                region: r.site.map_or("", |s| s.region.as_str()).to_string(),
+                service: r.site.map_or("", |s| s.service).to_string(),
+                prefix: r.basis.prefix().map_or(String::new(), |p| p.to_string()),
                 class: Some(r.class.as_str()),
                 error: None,
             },
@@ -199,9 +199,10 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     } else {
         Some(inventory::load(&args.inventory.inventory).context("cannot load the inventory")?)
     };
-    let cloud = args.local.cloud(inventory.as_ref())?;
-    let loaded = args.ranges.load(cloud, args.quiet)?;
-    let local = args.local.resolve(inventory.as_ref(), &loaded.table)?;
+    crate::cli::messages::set_quiet(args.quiet);
+    let (cloud, region) = args.local.cloud_and_region(inventory.as_ref())?;
+    let loaded = args.ranges.load(cloud)?;
+    let local = args.local.resolve(cloud, region, &loaded.table)?;
     let private = args.local.private_nets();
 
     let answers = inputs

@@ -69,18 +69,12 @@ impl RangeSourceArgs {
         }
     }
 
-    /// Loads and merges the range files (SPEC §2), printing warnings to
-    /// stderr unless `quiet`. `local_cloud` makes its regional file required.
-    pub fn load(
-        &self,
-        local_cloud: Option<Cloud>,
-        quiet: bool,
-    ) -> anyhow::Result<ranges::LoadedRanges> {
+    /// Loads and merges the range files (SPEC §2), printing warnings on
+    /// stderr. `local_cloud` makes its regional file required.
+    pub fn load(&self, local_cloud: Option<Cloud>) -> anyhow::Result<ranges::LoadedRanges> {
         let loaded = ranges::load(&self.sources(), local_cloud)
             .context("cannot load the cloud IP range files")?;
-        if !quiet {
-            print_warnings(&loaded.warnings);
-        }
+        print_warnings(&loaded.warnings);
         Ok(loaded)
     }
 }
@@ -90,51 +84,51 @@ const MAX_WARNINGS: usize = 10;
 
 fn print_warnings(warnings: &[String]) {
     for w in warnings.iter().take(MAX_WARNINGS) {
-        eprintln!("kubenetmon: warning: {w}");
+        warn!("{w}");
     }
     if warnings.len() > MAX_WARNINGS {
-        eprintln!(
-            "kubenetmon: warning: ... and {} more range-file warnings",
+        warn!(
+            "... and {} more range-file warnings",
             warnings.len() - MAX_WARNINGS
         );
     }
 }
 
 impl LocalArgs {
-    /// The local cloud: `--cloud`, else inferred from the inventory's nodes.
-    /// Known before the ranges are loaded, since it decides which range file
-    /// must exist; the region is resolved afterwards, against the table.
-    pub fn cloud(&self, inventory: Option<&Inventory>) -> anyhow::Result<Option<Cloud>> {
-        if let Some(c) = self.cloud {
-            return Ok(Some(c));
-        }
-        match inventory {
-            Some(inv) => Ok(inv
-                .infer_cloud()
-                .context("cannot infer the local cloud from the inventory")?),
-            None => Ok(None),
-        }
-    }
-
-    /// `--cloud`/`--region`, each else inferred from the inventory; the
-    /// region is normalised and checked against the table's regions of that
-    /// cloud. `Ok(None)` when neither is given nor inferable; an error when
-    /// only one of the two is known.
-    pub fn resolve(
+    /// `--cloud` and `--region`, each else inferred from the inventory's
+    /// nodes (once). The cloud is needed before the ranges are loaded (it
+    /// decides which range file must exist); the region is checked against
+    /// the table afterwards, in [`Self::resolve`].
+    pub fn cloud_and_region(
         &self,
         inventory: Option<&Inventory>,
+    ) -> anyhow::Result<(Option<Cloud>, Option<String>)> {
+        let cloud = match (self.cloud, inventory) {
+            (Some(c), _) => Some(c),
+            (None, Some(inv)) => inv
+                .infer_cloud()
+                .context("cannot infer the local cloud from the inventory")?,
+            (None, None) => None,
+        };
+        let region = match (&self.region, inventory) {
+            (Some(r), _) => Some(r.clone()),
+            (None, Some(inv)) => inv
+                .infer_region()
+                .context("cannot infer the local region from the inventory")?,
+            (None, None) => None,
+        };
+        Ok((cloud, region))
+    }
+
+    /// The local site from [`Self::cloud_and_region`]'s answer: the region
+    /// normalised and checked against the table's regions of that cloud.
+    /// `Ok(None)` when neither is known; an error when only one of the two is.
+    pub fn resolve(
+        &self,
+        cloud: Option<Cloud>,
+        region: Option<String>,
         table: &RangeTable,
     ) -> anyhow::Result<Option<LocalSite>> {
-        let cloud = self.cloud(inventory)?;
-        let region = match &self.region {
-            Some(r) => Some(r.clone()),
-            None => match inventory {
-                Some(inv) => inv
-                    .infer_region()
-                    .context("cannot infer the local region from the inventory")?,
-                None => None,
-            },
-        };
         match (cloud, region) {
             (None, None) => Ok(None),
             (Some(cloud), Some(region)) => {

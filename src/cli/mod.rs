@@ -1,6 +1,8 @@
 //! Command-line front end. Each subcommand lives in its own module and only
 //! parses options, builds library pieces, and reports.
 
+#[macro_use]
+mod messages;
 mod classify;
 mod common;
 mod label;
@@ -56,6 +58,45 @@ kubenetmon completions fish > ~/.config/fish/completions/kubenetmon.fish")]
     },
 }
 
+/// A mistake in how the command was called: exit code 2, like clap's own.
+#[derive(Debug)]
+pub struct UsageError(String);
+
+impl UsageError {
+    pub fn new(message: impl Into<String>) -> UsageError {
+        UsageError(message.into())
+    }
+}
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+impl From<kubenetmon::dumps::DumpArgError> for UsageError {
+    fn from(e: kubenetmon::dumps::DumpArgError) -> Self {
+        UsageError(e.to_string())
+    }
+}
+
+impl From<kubenetmon::output::OutputError> for UsageError {
+    fn from(e: kubenetmon::output::OutputError) -> Self {
+        UsageError(e.to_string())
+    }
+}
+
+/// A reader that stopped early (`kubenetmon … | head`) closes the pipe;
+/// that is a normal end for a Unix filter, not an error (as in ripgrep).
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -64,15 +105,25 @@ pub fn main() -> ExitCode {
         Command::Classify(args) => classify::run(args),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "kubenetmon", &mut std::io::stdout());
-            Ok(ExitCode::SUCCESS)
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "kubenetmon", &mut out);
+            std::io::stdout()
+                .write_all(&out)
+                .map(|()| ExitCode::SUCCESS)
+                .map_err(|e| anyhow::Error::new(e).context("<stdout>"))
         }
     };
     match result {
         Ok(code) => code,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             let _ = std::io::stdout().flush();
-            eprintln!("kubenetmon: error: {err:#}");
+            if let Some(usage) = err.downcast_ref::<UsageError>() {
+                err!("{usage}");
+                messages::line(format_args!("For more information, try '--help'."));
+                return ExitCode::from(2);
+            }
+            err!("{err:#}");
             ExitCode::from(1)
         }
     }

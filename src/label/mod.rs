@@ -4,96 +4,73 @@
 //! home; [`Summary`] counts what happened to every line of a run and
 //! serialises to the §5.1 JSON contract. [`pipeline`] drives it over dumps.
 
+pub mod flags;
 mod index;
+pub mod node;
 pub mod pipeline;
 pub mod remote;
 mod summary;
 
-use std::fmt;
 use std::net::IpAddr;
 
+pub use flags::{FlagInput, FlagRules};
 pub use index::{LabelIndex, PodInfo, PodSlot};
-pub use remote::{classify_remote, LocalSite, PrivateNets, RemoteClass, SameCloudEmptyRegion};
+pub use remote::{classify_remote, Basis, PrivateNets, RemoteClass, SameCloudEmptyRegion};
 pub use summary::Summary;
 
+pub use crate::model::LocalSite;
+
 use crate::conntrack::{EventKind, Flow};
-use crate::model::{Counters, Endpoint, LabelledFlow, Protocol};
+use crate::model::{Counters, Endpoint, FlagSet, LabelledFlow, Protocol};
 use crate::ranges::RangeTable;
 
-/// Why a flow produced no rows although nothing is wrong with it.
-/// Names are the §5.1 JSON keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum IgnoreReason {
-    /// All four counters zero, or accounting off.
-    ZeroCounters,
-    /// Not TCP or UDP.
-    Protocol,
-    /// A loopback address (127.0.0.0/8, ::1) in any address field.
-    Loopback,
-    /// UDP while `--ignore-udp` is set.
-    UdpIgnored,
-    /// An IPv6 address anywhere (upstream does not label IPv6 yet).
-    Ipv6,
-    /// The original or reply source is a node's InternalIP.
-    NodeFlow,
-    /// A `conntrack -E` `[NEW]`/`[UPDATE]` event (§1.4): not the final counters.
-    EventNotFinal,
-}
-
-impl IgnoreReason {
-    /// In discriminant order, which is also the §5.1 key order.
-    pub const ALL: [IgnoreReason; 7] = [
-        IgnoreReason::ZeroCounters,
-        IgnoreReason::Protocol,
-        IgnoreReason::Loopback,
-        IgnoreReason::UdpIgnored,
-        IgnoreReason::Ipv6,
-        IgnoreReason::NodeFlow,
-        IgnoreReason::EventNotFinal,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            IgnoreReason::EventNotFinal => "event_not_final",
-            IgnoreReason::ZeroCounters => "zero_counters",
-            IgnoreReason::Protocol => "protocol",
-            IgnoreReason::Loopback => "loopback",
-            IgnoreReason::UdpIgnored => "udp_ignored",
-            IgnoreReason::Ipv6 => "ipv6",
-            IgnoreReason::NodeFlow => "node_flow",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
+crate::model::named_enum! {
+    /// Why a flow produced no rows although nothing is wrong with it.
+    /// Names are the §5.1 JSON keys, in its order.
+    pub enum IgnoreReason {
+        /// All four counters zero, or accounting off.
+        ZeroCounters => "zero_counters",
+        /// Not TCP or UDP.
+        Protocol => "protocol",
+        /// A loopback address (127.0.0.0/8, ::1) in any address field.
+        Loopback => "loopback",
+        /// UDP while `--ignore-udp` is set.
+        UdpIgnored => "udp_ignored",
+        /// An IPv6 address anywhere (upstream does not label IPv6 yet).
+        Ipv6 => "ipv6",
+        /// The original or reply source is a node's InternalIP.
+        NodeFlow => "node_flow",
+        /// A `conntrack -E` `[NEW]`/`[UPDATE]` event (§1.4): not the final counters.
+        EventNotFinal => "event_not_final",
     }
 }
 
-/// The kinds of [`LabelError`], named as in §5.1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorKind {
-    UnknownDirection,
-    MultiplePods,
-    SameCloudEmptyRegion,
+crate::model::named_enum! {
+    /// The kinds of [`LabelError`], named as in §5.1.
+    pub enum ErrorKind {
+        UnknownDirection => "unknown_direction",
+        MultiplePods => "multiple_pods",
+        SameCloudEmptyRegion => "same_cloud_empty_region",
+    }
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 3] = [
-        ErrorKind::UnknownDirection,
-        ErrorKind::MultiplePods,
-        ErrorKind::SameCloudEmptyRegion,
-    ];
-
-    pub fn as_str(self) -> &'static str {
+    /// What a user should know about an error kind when it first occurs.
+    pub fn hint(self) -> &'static str {
         match self {
-            ErrorKind::UnknownDirection => "unknown_direction",
-            ErrorKind::MultiplePods => "multiple_pods",
-            ErrorKind::SameCloudEmptyRegion => "same_cloud_empty_region",
+            ErrorKind::UnknownDirection => {
+                "flows between addresses that are not pods of this node (common and harmless: \
+                 connections of pods that are gone, or not in the inventory); they are counted \
+                 and skipped"
+            }
+            ErrorKind::MultiplePods => {
+                "several live pods in the inventory share one IP; take the inventory closer to \
+                 the dump's time"
+            }
+            ErrorKind::SameCloudEmptyRegion => {
+                "a prefix of the local cloud has no region in the range files"
+            }
         }
-    }
-
-    fn index(self) -> usize {
-        self as usize
     }
 }
 
@@ -157,6 +134,7 @@ pub struct Context<'a> {
     pub table: &'a RangeTable,
     pub local: &'a LocalSite,
     pub private: &'a PrivateNets,
+    pub flags: &'a FlagRules,
     pub ignore_udp: bool,
     pub time: TimeSource,
 }
@@ -257,18 +235,24 @@ fn label_inner<'a>(flow: &Flow, ctx: &Context<'a>) -> Result<LabelledFlow<'a>, S
     // §3.9
     let rc =
         classify_remote(remote.ip, ctx.local, ctx.private, ctx.table).map_err(LabelError::from)?;
-    Ok(LabelledFlow {
+    let mut labelled = LabelledFlow {
         observed_at: ctx.time.at(flow),
         proto: flow.protocol,
         class: rc.class,
         local,
         remote,
-        remote_cloud: rc.cloud,
-        remote_region: rc.region,
-        remote_service: rc.service,
+        remote_site: rc.site,
+        flags: FlagSet::EMPTY,
         out,
         inbound,
-    })
+    };
+    // §6.3
+    labelled.flags = ctx.flags.flags_of(&FlagInput {
+        flow: &labelled,
+        initiated_locally: local_is_src,
+        remote: &rc,
+    });
+    Ok(labelled)
 }
 
 /// §3.5: the pod on `ip` (the choice among candidates is made in [`LabelIndex`]).
@@ -296,18 +280,6 @@ fn endpoint<'a>((ip, port): (IpAddr, u16), pod: Option<PodInfo<'a>>) -> Endpoint
             pod: p.name,
             app: p.app,
         },
-    }
-}
-
-impl fmt::Display for IgnoreReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl fmt::Display for ErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -3,7 +3,6 @@
 //! the output is the same at any thread count. Memory is bounded by the
 //! window (a few chunks per thread), never by the dump.
 
-use std::collections::HashMap;
 use std::io::{self, BufRead};
 
 use rayon::prelude::*;
@@ -11,9 +10,8 @@ use thiserror::Error;
 
 use super::{label_flow, Context, ErrorKind, LabelError, Outcome, Summary};
 use crate::conntrack::{
-    parse_chunk, Chunk, ChunkReader, EventKind, Flow, Malformed, ParseError, DEFAULT_CHUNK_BYTES,
+    parse_chunk, Chunk, ChunkReader, EventKind, Malformed, ParseError, DEFAULT_CHUNK_BYTES,
 };
-use crate::inventory::Inventory;
 use crate::model::LabelledFlow;
 use crate::output::{OutputError, Sink};
 
@@ -46,7 +44,8 @@ pub trait Observer {
 pub struct Quiet;
 impl Observer for Quiet {}
 
-/// How the pipeline runs. Parallelism is whatever rayon pool it is called in.
+/// How the pipeline runs. Parallelism is whatever rayon pool it is called
+/// in; the window should match that pool's size.
 #[derive(Debug, Clone, Copy)]
 pub struct Options {
     /// Chunks parsed per parallel step; bounds memory with the chunk size.
@@ -57,10 +56,16 @@ pub struct Options {
     pub chunk_bytes: usize,
 }
 
-impl Default for Options {
-    fn default() -> Self {
+impl Options {
+    /// Two chunks in flight per worker thread, so no worker waits for the
+    /// slowest chunk of a window.
+    pub fn for_threads(threads: usize) -> Options {
+        Options::with_window(2 * threads.max(1))
+    }
+
+    pub fn with_window(window: usize) -> Options {
         Options {
-            window: 2 * rayon::current_num_threads().max(1),
+            window: window.max(1),
             strict: false,
             chunk_bytes: DEFAULT_CHUNK_BYTES,
         }
@@ -72,7 +77,7 @@ struct ChunkOut<'a> {
     labelled: Vec<LabelledFlow<'a>>,
     malformed: Vec<Malformed>,
     /// First label error of each kind in the chunk (line, error).
-    first_errors: [Option<(u64, LabelError)>; 3],
+    first_errors: [Option<(u64, LabelError)>; ErrorKind::COUNT],
 }
 
 fn process<'a>(chunk: &Chunk, ctx: Option<&Context<'a>>) -> ChunkOut<'a> {
@@ -88,7 +93,7 @@ fn process<'a>(chunk: &Chunk, ctx: Option<&Context<'a>>) -> ChunkOut<'a> {
         .filter(|f| !matches!(f.event, Some(EventKind::New | EventKind::Update)))
         .count() as u64;
     let mut labelled = Vec::new();
-    let mut first_errors = [None; 3];
+    let mut first_errors = [None; ErrorKind::COUNT];
     if let Some(ctx) = ctx {
         labelled.reserve(parsed.flows.len());
         for flow in &parsed.flows {
@@ -97,7 +102,7 @@ fn process<'a>(chunk: &Chunk, ctx: Option<&Context<'a>>) -> ChunkOut<'a> {
             match outcome {
                 Outcome::Labelled(l) => labelled.push(l),
                 Outcome::Error(e) => {
-                    let slot = &mut first_errors[e.kind() as usize];
+                    let slot = &mut first_errors[e.kind().index()];
                     if slot.is_none() {
                         *slot = Some((flow.line, e));
                     }
@@ -121,20 +126,20 @@ pub fn run_dump<'a, R: BufRead>(
     input: R,
     file: &str,
     ctx: Option<&Context<'a>>,
-    mut sink: Option<&mut (dyn Sink + Send)>,
+    mut sink: Option<&mut dyn Sink>,
     opts: Options,
     observer: &mut (dyn Observer + Send),
 ) -> Result<Summary, PipelineError> {
     let mut total = Summary::default();
     let mut reader = ChunkReader::with_chunk_bytes(input, opts.chunk_bytes);
     let window = opts.window.max(1);
-    let mut seen_errors = [false; 3];
+    let mut seen_errors = [false; ErrorKind::COUNT];
     // A two-stage pipeline inside the caller's rayon pool: window k is
     // written to the sink while window k+1 is parsed and labelled, so the
     // sink (single-threaded in parts) does not leave the other cores idle.
     // Rows still reach the sink in input order.
     let mut pending: Vec<Vec<LabelledFlow<'a>>> = Vec::new();
-    let write = |sink: &mut Option<&mut (dyn Sink + Send)>,
+    let write = |sink: &mut Option<&mut dyn Sink>,
                  batches: Vec<Vec<LabelledFlow<'a>>>|
      -> Result<(), OutputError> {
         if let Some(sink) = sink.as_deref_mut() {
@@ -197,147 +202,13 @@ pub fn run_dump<'a, R: BufRead>(
     Ok(total)
 }
 
-/// How often each node's pods and InternalIPs occur in a dump's flows.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NodeVotes {
-    /// Node name → number of flows that mention it (once per flow).
-    pub counts: HashMap<String, u64>,
-}
-
-/// The outcome of node inference (SPEC §5).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NodeGuess {
-    Node(String),
-    /// No flow mentions any node of the inventory.
-    Nothing,
-    /// The winner has fewer than twice the runner-up's flows.
-    Ambiguous {
-        first: (String, u64),
-        second: (String, u64),
-    },
-}
-
-impl NodeVotes {
-    fn add_flow(&mut self, f: &Flow, inv: &Inventory) {
-        let mut hit: [Option<&str>; 8] = [None; 8];
-        let mut n = 0;
-        for ip in [f.orig.src, f.orig.dst, f.reply.src, f.reply.dst] {
-            let node = inv.node_by_internal_ip(ip).map(|n| n.name.as_str());
-            for name in node.into_iter().chain(
-                inv.pods_by_ip(ip)
-                    .map(|p| p.node_name.as_str())
-                    .filter(|s| !s.is_empty()),
-            ) {
-                if !hit[..n].contains(&Some(name)) && n < hit.len() {
-                    hit[n] = Some(name);
-                    n += 1;
-                }
-            }
-        }
-        for name in hit[..n].iter().flatten() {
-            *self.counts.entry((*name).to_string()).or_default() += 1;
-        }
-    }
-
-    fn merge(&mut self, other: NodeVotes) {
-        for (k, v) in other.counts {
-            *self.counts.entry(k).or_default() += v;
-        }
-    }
-
-    /// Nodes by descending count (ties by name, for stable messages).
-    pub fn ranked(&self) -> Vec<(String, u64)> {
-        let mut v: Vec<_> = self.counts.iter().map(|(k, v)| (k.clone(), *v)).collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        v
-    }
-
-    /// The node the dump was taken on, if the votes are clear: the winner
-    /// needs at least twice the runner-up's count.
-    pub fn decide(&self) -> NodeGuess {
-        let ranked = self.ranked();
-        match ranked.as_slice() {
-            [] => NodeGuess::Nothing,
-            [(_, 0), ..] => NodeGuess::Nothing,
-            [(name, _)] => NodeGuess::Node(name.clone()),
-            [first, second, ..] => {
-                if first.1 >= 2 * second.1 {
-                    NodeGuess::Node(first.0.clone())
-                } else {
-                    NodeGuess::Ambiguous {
-                        first: first.clone(),
-                        second: second.clone(),
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// First pass for node inference: counts, per node, the flows that mention
-/// one of its pods or its InternalIP. Malformed lines are skipped here (the
-/// labelling pass reports them).
-pub fn count_node_votes<R: BufRead>(
-    input: R,
-    file: &str,
-    inv: &Inventory,
-    opts: Options,
-) -> Result<NodeVotes, PipelineError> {
-    let mut reader = ChunkReader::with_chunk_bytes(input, opts.chunk_bytes);
-    let mut votes = NodeVotes::default();
-    loop {
-        let mut chunks = Vec::with_capacity(opts.window.max(1));
-        for c in reader.by_ref().take(opts.window.max(1)) {
-            chunks.push(c.map_err(|source| PipelineError::Read {
-                file: file.to_string(),
-                source,
-            })?);
-        }
-        if chunks.is_empty() {
-            return Ok(votes);
-        }
-        let parts: Vec<NodeVotes> = chunks
-            .par_iter()
-            .map(|c| {
-                let mut v = NodeVotes::default();
-                for f in &parse_chunk(c).flows {
-                    v.add_flow(f, inv);
-                }
-                v
-            })
-            .collect();
-        for p in parts {
-            votes.merge(p);
-        }
-    }
-}
-
-impl ErrorKind {
-    /// What a user should know about an error kind when it first occurs.
-    pub fn hint(self) -> &'static str {
-        match self {
-            ErrorKind::UnknownDirection => {
-                "flows between addresses that are not pods of this node (common and harmless: \
-                 connections of pods that are gone, or not in the inventory); they are counted \
-                 and skipped"
-            }
-            ErrorKind::MultiplePods => {
-                "several live pods in the inventory share one IP; take the inventory closer to \
-                 the dump's time"
-            }
-            ErrorKind::SameCloudEmptyRegion => {
-                "a prefix of the local cloud has no region in the range files"
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inventory::{Node, Pod, PodPhase};
-    use crate::label::{LabelIndex, LocalSite, PrivateNets, TimeSource};
+    use crate::inventory::{Inventory, Node, Pod, PodPhase};
+    use crate::label::{FlagRules, LabelIndex, LocalSite, PrivateNets, TimeSource};
     use crate::model::{Cloud, ConnectionClass};
+    use crate::output::{Finished, Pending};
     use crate::ranges::RangeTable;
     use std::sync::{Arc, Mutex};
 
@@ -406,8 +277,11 @@ mod tests {
             }
             Ok(())
         }
-        fn finish(self: Box<Self>) -> Result<u64, OutputError> {
-            Ok(2 * self.0.lock().unwrap().flows.len() as u64)
+        fn finish(self: Box<Self>) -> Result<Finished, OutputError> {
+            Ok(Finished {
+                rows: 2 * self.0.lock().unwrap().flows.len() as u64,
+                pending: Pending::none(),
+            })
         }
     }
 
@@ -441,11 +315,12 @@ mod tests {
             table: &table,
             local: &local,
             private: &private,
+            flags: &FlagRules::none(),
             ignore_udp: false,
             time: TimeSource::Fixed(0),
         };
         let shared = Arc::new(Mutex::new(Collect::default()));
-        let mut sink: Box<dyn Sink + Send> = Box::new(SharedSink(shared.clone()));
+        let mut sink: Box<dyn Sink> = Box::new(SharedSink(shared.clone()));
         let mut rec = Record::default();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -468,7 +343,7 @@ mod tests {
                 )
             })
             .unwrap();
-        assert_eq!(sink.finish().unwrap(), summary.rows);
+        assert_eq!(sink.finish().unwrap().rows, summary.rows);
         let flows = std::mem::take(&mut shared.lock().unwrap().flows);
         (summary, flows, rec)
     }
@@ -536,7 +411,7 @@ mod tests {
             "x",
             None,
             None,
-            Options::default(),
+            Options::with_window(4),
             &mut Quiet,
         )
         .unwrap();
@@ -544,38 +419,5 @@ mod tests {
         assert_eq!(s.final_flows, 30);
         assert_eq!((s.labelled, s.rows, s.total_ignored()), (0, 0, 0));
         assert_eq!(s.flows_with_counters, 30);
-    }
-
-    #[test]
-    fn node_votes_pick_the_clear_winner_and_refuse_close_calls() {
-        let inv = inv();
-        let count =
-            |text: &str| count_node_votes(text.as_bytes(), "x", &inv, Options::default()).unwrap();
-        // Three flows mention node-a's pods, one of them also node-b's pod.
-        let mut text = line("10.244.1.11", "203.0.113.1", 1);
-        text += &line("10.244.1.12", "203.0.113.1", 1);
-        text += &line("10.244.1.11", "10.244.2.12", 1);
-        let v = count(&text);
-        assert_eq!(v.counts["node-a"], 3);
-        assert_eq!(v.counts["node-b"], 1);
-        assert_eq!(v.decide(), NodeGuess::Node("node-a".into()));
-        // InternalIP counts too; 3 vs 2 is not a clear win.
-        text += &line("10.0.2.20", "203.0.113.1", 1);
-        let v = count(&text);
-        assert_eq!(
-            v.decide(),
-            NodeGuess::Ambiguous {
-                first: ("node-a".into(), 3),
-                second: ("node-b".into(), 2)
-            }
-        );
-        // Exactly twice is enough.
-        text += &line("10.244.1.12", "203.0.113.9", 1);
-        assert_eq!(count(&text).decide(), NodeGuess::Node("node-a".into()));
-        assert_eq!(count("").decide(), NodeGuess::Nothing);
-        assert_eq!(
-            count(&line("198.51.100.1", "203.0.113.1", 1)).decide(),
-            NodeGuess::Nothing
-        );
     }
 }

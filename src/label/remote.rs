@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 
-use crate::model::{Cloud, ConnectionClass};
+use crate::model::{Cloud, ConnectionClass, LocalSite, Owner, Region, RemoteSite};
 use crate::ranges::RangeTable;
 
 /// Addresses treated as private / local (no range lookup, `INTRA_VPC`).
@@ -64,22 +64,34 @@ fn is_private_v6(ip: Ipv6Addr) -> bool {
         || ip.is_unspecified()
 }
 
-/// The local side of the classification: our cloud and normalised region.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalSite {
-    pub cloud: Cloud,
-    pub region: String,
+/// How §3.9 reached its answer: what a connection flag rule, `classify`
+/// and the summary need to know beyond the class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    /// Private or local address (§3.9 first rule): no lookup was made.
+    Private,
+    /// The longest range-table prefix that holds the address.
+    Range(IpNet),
+    /// No prefix holds it.
+    NoMatch,
+}
+
+impl Basis {
+    /// The matched prefix, if a range matched.
+    pub fn prefix(self) -> Option<IpNet> {
+        match self {
+            Basis::Range(p) => Some(p),
+            Basis::Private | Basis::NoMatch => None,
+        }
+    }
 }
 
 /// What §3.9 says about a remote address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RemoteClass<'a> {
-    /// Empty when the address matched no range.
-    pub cloud: &'a str,
-    pub region: &'a str,
-    pub service: &'a str,
-    /// The matched prefix; `None` for private addresses and misses.
-    pub prefix: Option<IpNet>,
+    /// `None` when the address matched no range.
+    pub site: Option<RemoteSite<'a>>,
+    pub basis: Basis,
     pub class: ConnectionClass,
 }
 
@@ -101,41 +113,47 @@ pub fn classify_remote<'a>(
 ) -> Result<RemoteClass<'a>, SameCloudEmptyRegion> {
     if private.contains(ip) {
         return Ok(RemoteClass {
-            cloud: local.cloud.as_str(),
-            region: &local.region,
-            service: "",
-            prefix: None,
+            site: Some(RemoteSite {
+                owner: Owner::Cloud(local.cloud),
+                region: Region::Named(&local.region),
+                service: "",
+            }),
+            basis: Basis::Private,
             class: ConnectionClass::IntraVpc,
         });
     }
     let Some(m) = table.lookup(ip) else {
         return Ok(RemoteClass {
-            cloud: "",
-            region: "",
-            service: "",
-            prefix: None,
+            site: None,
+            basis: Basis::NoMatch,
             class: ConnectionClass::PublicInternet,
         });
     };
     let d = m.detail;
+    let region = Region::from_name(&d.region);
     let class = if d.cloud != local.cloud {
         ConnectionClass::PublicInternet
-    } else if d.region.is_empty() {
-        return Err(SameCloudEmptyRegion {
-            ip,
-            cloud: d.cloud,
-            prefix: m.prefix,
-        });
-    } else if d.region == "global" || d.region == local.region {
-        ConnectionClass::IntraRegion
     } else {
-        ConnectionClass::InterRegion
+        match region {
+            Region::Unknown => {
+                return Err(SameCloudEmptyRegion {
+                    ip,
+                    cloud: d.cloud,
+                    prefix: m.prefix,
+                })
+            }
+            Region::Global => ConnectionClass::IntraRegion,
+            Region::Named(r) if r == local.region => ConnectionClass::IntraRegion,
+            Region::Named(_) => ConnectionClass::InterRegion,
+        }
     };
     Ok(RemoteClass {
-        cloud: d.cloud.as_str(),
-        region: &d.region,
-        service: &d.service,
-        prefix: Some(m.prefix),
+        site: Some(RemoteSite {
+            owner: Owner::Cloud(d.cloud),
+            region,
+            service: &d.service,
+        }),
+        basis: Basis::Range(m.prefix),
         class,
     })
 }
@@ -250,9 +268,16 @@ mod tests {
     fn private_remote_takes_local_cloud_and_region() {
         let (t, l) = (table(), local());
         let r = classify_remote(ip("10.0.0.1"), &l, &PrivateNets::upstream(), &t).unwrap();
+        let s = r.site.unwrap();
         assert_eq!(
-            (r.cloud, r.region, r.service, r.prefix, r.class),
-            ("aws", "us-east-1", "", None, ConnectionClass::IntraVpc)
+            (s.owner, s.region, s.service, r.basis, r.class),
+            (
+                Owner::Cloud(Cloud::Aws),
+                Region::Named("us-east-1"),
+                "",
+                Basis::Private,
+                ConnectionClass::IntraVpc
+            )
         );
     }
 
@@ -278,19 +303,23 @@ mod tests {
         );
         let (t, l) = (table(), local());
         let r = classify_remote(ip("8.8.8.8"), &l, &p, &t).unwrap();
-        assert_eq!((r.cloud, r.region, r.service, r.prefix), ("", "", "", None));
+        assert_eq!((r.site, r.basis), (None, Basis::NoMatch));
         assert_eq!(r.class, ConnectionClass::PublicInternet);
         let r = classify_remote(ip("34.1.208.9"), &l, &p, &t).unwrap();
-        assert_eq!((r.cloud, r.region), ("gcp", "us-east1"));
+        let s = r.site.unwrap();
+        assert_eq!(
+            (s.owner, s.region),
+            (Owner::Cloud(Cloud::Gcp), Region::Named("us-east1"))
+        );
     }
 
     #[test]
     fn longest_prefix_gives_the_service() {
         let (t, l) = (table(), local());
         let r = classify_remote(ip("52.216.8.7"), &l, &PrivateNets::upstream(), &t).unwrap();
-        assert_eq!(r.service, "ec2");
-        assert_eq!(r.prefix.unwrap().to_string(), "52.216.8.0/24");
+        assert_eq!(r.site.unwrap().service, "ec2");
+        assert_eq!(r.basis.prefix().unwrap().to_string(), "52.216.8.0/24");
         let r = classify_remote(ip("52.217.0.1"), &l, &PrivateNets::upstream(), &t).unwrap();
-        assert_eq!(r.service, "s3");
+        assert_eq!(r.site.unwrap().service, "s3");
     }
 }

@@ -14,15 +14,15 @@ pub struct Summary {
     /// Lines that parsed as flows.
     pub flows: u64,
     pub malformed: u64,
-    ignored: [u64; 7],
-    errors: [u64; 3],
+    ignored: [u64; IgnoreReason::COUNT],
+    errors: [u64; ErrorKind::COUNT],
     /// Flows that produced rows.
     pub labelled: u64,
     /// Rows written (or, in a dry run, that would have been).
     pub rows: u64,
     /// Bytes and packets by class × direction (`[out, in]`).
-    bytes: [[u64; 2]; 4],
-    packets: [[u64; 2]; 4],
+    bytes: [[u64; 2]; ConnectionClass::COUNT],
+    packets: [[u64; 2]; ConnectionClass::COUNT],
     /// Flows that carried counters (`packets=`/`bytes=`); zero means
     /// accounting is off on the node.
     pub flows_with_counters: u64,
@@ -96,7 +96,7 @@ impl Summary {
         }
         self.labelled += other.labelled;
         self.rows += other.rows;
-        for c in 0..4 {
+        for c in 0..ConnectionClass::COUNT {
             for d in 0..2 {
                 self.bytes[c][d] += other.bytes[c][d];
                 self.packets[c][d] += other.packets[c][d];
@@ -128,7 +128,7 @@ impl<T: Copy, const N: usize> Serialize for Named<'_, T, N> {
     }
 }
 
-struct ByClass<'s>(&'s [[u64; 2]; 4]);
+struct ByClass<'s>(&'s [[u64; 2]; ConnectionClass::COUNT]);
 
 impl Serialize for ByClass<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -138,7 +138,7 @@ impl Serialize for ByClass<'_> {
             #[serde(rename = "in")]
             inbound: u64,
         }
-        let mut m = s.serialize_map(Some(4))?;
+        let mut m = s.serialize_map(Some(ConnectionClass::COUNT))?;
         for c in ConnectionClass::ALL {
             let [out, inbound] = self.0[c.index()];
             m.serialize_entry(c.as_str(), &OutIn { out, inbound })?;

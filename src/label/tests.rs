@@ -129,6 +129,7 @@ struct Fixture {
     table: RangeTable,
     local: LocalSite,
     private: PrivateNets,
+    flags: FlagRules,
 }
 
 impl Fixture {
@@ -143,6 +144,7 @@ impl Fixture {
                 region: "us-east-1".into(),
             },
             private: PrivateNets::upstream(),
+            flags: FlagRules::none(),
         }
     }
 
@@ -153,6 +155,7 @@ impl Fixture {
             table: &self.table,
             local: &self.local,
             private: &self.private,
+            flags: &self.flags,
             ignore_udp: false,
             time: TimeSource::EventOr(1_700_000_000),
         }
@@ -704,7 +707,12 @@ fn remote_classes() {
     let fx = Fixture::new();
     let cls = |dst: &str| {
         let l = fx.labelled(&tcp("10.244.1.11:1000", dst));
-        (l.class, l.remote_cloud, l.remote_region, l.remote_service)
+        (
+            l.class,
+            l.remote_cloud(),
+            l.remote_region(),
+            l.remote_service(),
+        )
     };
     assert_eq!(
         cls("10.244.2.12:80"),

@@ -1,4 +1,4 @@
-//! CSV for ClickHouse `FORMAT CSVWithNames`.
+//! CSV for ClickHouse `FORMAT CSVWithNames`, to any `Write`.
 //!
 //! The two rows of a flow differ only in `direction`, `bytes` and `packets`
 //! (the `Scope::Row` columns), so each flow's other cells are rendered once
@@ -7,54 +7,60 @@
 //! interval; nothing is allocated per row.
 
 use std::io::{self, Write};
-use std::net::Ipv4Addr;
-use std::path::Path;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use flate2::write::GzEncoder;
 
-use super::schema::{Field, Kind, Scope, COLUMNS};
-use super::{
-    flow_ipv4, flow_port, flow_text, run_text, utc_text, Compression, OutputError, Sink, TimeBucket,
+use super::cells::{
+    flow_ipv4, flow_ipv6, flow_port, flow_text, row_counters, run_text, utc_text, ROW_DIRECTIONS,
 };
-use crate::io::{is_stdio, AtomicFile};
-use crate::model::{Direction, LabelledFlow, RunMeta};
+use super::schema::{Field, IpType, Schema, Scope};
+use super::{Compression, Destination, Finished, OutputError, Sink, TimeBucket};
+use crate::model::{Direction, FlagNames, FlagSet, LabelledFlow, RunMeta};
 
-/// Bytes buffered before a write to the file or compressor.
+/// Bytes buffered before a write to the destination or compressor.
 const FLUSH_AT: usize = 1 << 20;
 
-enum Target {
-    Stdout(io::Stdout),
-    Plain(AtomicFile),
-    Gzip(GzEncoder<AtomicFile>),
-    Zstd(zstd::stream::write::Encoder<'static, AtomicFile>),
+/// The CSV text, optionally compressed, on its way to `W`.
+enum Encoder<W: Write> {
+    Plain(W),
+    Gzip(GzEncoder<W>),
+    Zstd(zstd::stream::write::Encoder<'static, W>),
 }
 
-impl Target {
+impl<W: Write> Encoder<W> {
+    fn new(w: W, compression: Compression) -> io::Result<Encoder<W>> {
+        Ok(match compression {
+            Compression::None => Encoder::Plain(w),
+            Compression::Gzip => Encoder::Gzip(GzEncoder::new(w, flate2::Compression::default())),
+            Compression::Zstd => Encoder::Zstd(zstd::stream::write::Encoder::new(w, 0)?),
+        })
+    }
+
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         match self {
-            Target::Stdout(w) => w.write_all(buf),
-            Target::Plain(w) => w.write_all(buf),
-            Target::Gzip(w) => w.write_all(buf),
-            Target::Zstd(w) => w.write_all(buf),
+            Encoder::Plain(w) => w.write_all(buf),
+            Encoder::Gzip(w) => w.write_all(buf),
+            Encoder::Zstd(w) => w.write_all(buf),
         }
     }
 
-    /// Ends any compressed stream; returns the file still to be committed.
-    fn finish(self) -> io::Result<Option<AtomicFile>> {
+    /// Ends any compressed stream and hands back the destination.
+    fn finish(self) -> io::Result<W> {
         match self {
-            Target::Stdout(mut w) => w.flush().map(|()| None),
-            Target::Plain(w) => Ok(Some(w)),
-            Target::Gzip(w) => w.finish().map(Some),
-            Target::Zstd(w) => w.finish().map(Some),
+            Encoder::Plain(w) => Ok(w),
+            Encoder::Gzip(w) => w.finish(),
+            Encoder::Zstd(w) => w.finish(),
         }
     }
 }
 
-/// CSV sink; see the module documentation.
-pub struct CsvSink {
-    target: Target,
-    /// For messages: the target path, or `<stdout>`.
+/// CSV writer; see the module documentation.
+pub struct CsvWriter<W: Write> {
+    encoder: Encoder<W>,
+    /// For messages: the destination's name.
     name: String,
+    schema: Schema,
     out: Vec<u8>,
     /// The current flow's row with the `Scope::Row` cells left out ...
     line: Vec<u8>,
@@ -68,54 +74,53 @@ pub struct CsvSink {
     day_text: Vec<u8>,
     interval: Option<i64>,
     interval_text: Vec<u8>,
+    flag_names: FlagNames,
+    /// The flags of the previous flow and their cell.
+    flags: FlagSet,
+    flags_cell: Vec<u8>,
     quoter: csv_core::Writer,
     rows: u64,
 }
 
-impl CsvSink {
-    pub(crate) fn create(
-        path: &Path,
+impl<W: Write> CsvWriter<W> {
+    /// Writes the header at once; `name` is for messages.
+    pub fn with_writer(
+        w: W,
+        name: String,
         compression: Compression,
+        schema: Schema,
         meta: &RunMeta,
-    ) -> Result<CsvSink, OutputError> {
-        let (target, name) = if is_stdio(path) {
-            (Target::Stdout(io::stdout()), "<stdout>".to_string())
-        } else {
-            let file = AtomicFile::create(path)?;
-            let target = match compression {
-                Compression::None => Target::Plain(file),
-                Compression::Gzip => {
-                    Target::Gzip(GzEncoder::new(file, flate2::Compression::default()))
-                }
-                Compression::Zstd => {
-                    Target::Zstd(zstd::stream::write::Encoder::new(file, 0).map_err(|e| {
-                        OutputError::Write {
-                            path: path.display().to_string(),
-                            message: format!("cannot start zstd compression: {e}"),
-                        }
-                    })?)
-                }
-            };
-            (target, path.display().to_string())
-        };
+    ) -> Result<CsvWriter<W>, OutputError> {
+        let encoder = Encoder::new(w, compression).map_err(|source| OutputError::Write {
+            name: name.clone(),
+            source,
+        })?;
         let quoter = csv_core::WriterBuilder::new()
             .quote_style(csv_core::QuoteStyle::Necessary)
             .build();
-        let mut run_cells = Vec::with_capacity(COLUMNS.len());
-        for c in COLUMNS {
+        let columns = schema.columns();
+        let mut run_cells = Vec::with_capacity(columns.len());
+        for c in columns {
             let mut cell = Vec::new();
-            if c.scope == Scope::Run {
-                match c.kind {
-                    Kind::UInt16 => push_int(&mut cell, meta.interval_seconds),
-                    Kind::Flags => cell.extend_from_slice(b"{}"),
-                    _ => push_text(&mut cell, run_text(c.field, meta).as_bytes(), &quoter),
-                }
+            match c.field {
+                Field::IntervalSeconds => push_int(&mut cell, meta.interval_seconds),
+                Field::Run(t) => push_text(&mut cell, run_text(t, meta).as_bytes(), &quoter),
+                Field::Date
+                | Field::IntervalStartTime
+                | Field::Text(_)
+                | Field::ConnectionFlags
+                | Field::Direction
+                | Field::Ip(..)
+                | Field::Port(_)
+                | Field::Bytes
+                | Field::Packets => debug_assert_ne!(c.scope(), Scope::Run),
             }
             run_cells.push(cell);
         }
-        let mut sink = CsvSink {
-            target,
+        let mut sink = CsvWriter {
+            encoder,
             name,
+            schema,
             out: Vec::with_capacity(FLUSH_AT + 4096),
             line: Vec::with_capacity(1024),
             holes: Vec::with_capacity(4),
@@ -126,10 +131,13 @@ impl CsvSink {
             day_text: Vec::new(),
             interval: None,
             interval_text: Vec::new(),
+            flag_names: meta.flag_names.clone(),
+            flags: FlagSet::EMPTY,
+            flags_cell: b"{}".to_vec(),
             quoter,
             rows: 0,
         };
-        for (i, c) in COLUMNS.iter().enumerate() {
+        for (i, c) in columns.iter().enumerate() {
             if i > 0 {
                 sink.out.push(b',');
             }
@@ -141,15 +149,8 @@ impl CsvSink {
 
     fn value_error(&self, message: String) -> OutputError {
         OutputError::Value {
-            path: self.name.clone(),
+            name: self.name.clone(),
             message,
-        }
-    }
-
-    fn write_error(&self, e: io::Error) -> OutputError {
-        OutputError::Write {
-            path: self.name.clone(),
-            message: e.to_string(),
         }
     }
 
@@ -167,45 +168,74 @@ impl CsvSink {
         Ok(())
     }
 
+    /// The `connectionFlags` cell: `{}` or `{'A':true,'B':false}`, quoted.
+    fn update_flags(&mut self, flags: FlagSet) {
+        self.flags = flags;
+        self.flags_cell.clear();
+        let mut map = String::from("{");
+        for (i, (id, value)) in flags.iter().enumerate() {
+            if i > 0 {
+                map.push(',');
+            }
+            map.push('\'');
+            map.push_str(self.flag_names.name(id));
+            map.push_str(if value { "':true" } else { "':false" });
+        }
+        map.push('}');
+        push_text(&mut self.flags_cell, map.as_bytes(), &self.quoter);
+    }
+
     /// Renders the cells both rows of `flow` share into `self.line`.
     fn render_shared(&mut self, flow: &LabelledFlow<'_>) -> Result<(), String> {
         if self.last_observed != Some(flow.observed_at) {
             self.update_times(flow.observed_at)?;
         }
+        if self.flags != flow.flags {
+            self.update_flags(flow.flags);
+        }
         let line = &mut self.line;
         line.clear();
         self.holes.clear();
-        for (i, c) in COLUMNS.iter().enumerate() {
+        for (i, c) in self.schema.columns().iter().enumerate() {
             if i > 0 {
                 line.push(b',');
             }
-            match c.scope {
-                Scope::Run => line.extend_from_slice(&self.run_cells[i]),
-                Scope::Row => self.holes.push((line.len(), c.field)),
-                Scope::Flow => match c.kind {
-                    Kind::Date => line.extend_from_slice(&self.day_text),
-                    Kind::DateTime => line.extend_from_slice(&self.interval_text),
-                    Kind::Ipv4 => push_ipv4(line, flow_ipv4(c.field, flow)?),
-                    Kind::UInt16 => push_int(line, flow_port(c.field, flow)),
-                    _ => push_text(line, flow_text(c.field, flow).as_bytes(), &self.quoter),
-                },
+            match c.field {
+                Field::IntervalSeconds | Field::Run(_) => {
+                    line.extend_from_slice(&self.run_cells[i])
+                }
+                Field::Direction | Field::Bytes | Field::Packets => {
+                    self.holes.push((line.len(), c.field))
+                }
+                Field::Date => line.extend_from_slice(&self.day_text),
+                Field::IntervalStartTime => line.extend_from_slice(&self.interval_text),
+                Field::ConnectionFlags => line.extend_from_slice(&self.flags_cell),
+                Field::Ip(side, IpType::V4) => push_ipv4(line, flow_ipv4(side, flow)?),
+                Field::Ip(side, IpType::V6) => push_ipv6(line, flow_ipv6(side, flow)),
+                Field::Port(side) => push_int(line, flow_port(side, flow)),
+                Field::Text(t) => push_text(line, flow_text(t, flow).as_bytes(), &self.quoter),
             }
         }
         Ok(())
     }
 
     fn push_row(&mut self, direction: Direction, flow: &LabelledFlow<'_>) {
-        let counters = match direction {
-            Direction::Out => flow.out,
-            Direction::In => flow.inbound,
-        };
+        let counters = row_counters(direction, flow);
         let mut start = 0;
         for &(at, field) in &self.holes {
             self.out.extend_from_slice(&self.line[start..at]);
             match field {
                 Field::Direction => self.out.extend_from_slice(direction.as_str().as_bytes()),
                 Field::Bytes => push_int(&mut self.out, counters.bytes),
-                _ => push_int(&mut self.out, counters.packets),
+                Field::Packets => push_int(&mut self.out, counters.packets),
+                Field::Date
+                | Field::IntervalStartTime
+                | Field::IntervalSeconds
+                | Field::Run(_)
+                | Field::Text(_)
+                | Field::ConnectionFlags
+                | Field::Ip(..)
+                | Field::Port(_) => unreachable!("only row-scoped columns are holes"),
             }
             start = at;
         }
@@ -214,22 +244,25 @@ impl CsvSink {
     }
 
     fn flush_out(&mut self) -> Result<(), OutputError> {
-        if let Err(e) = self.target.write_all(&self.out) {
-            return Err(self.write_error(e));
+        if let Err(source) = self.encoder.write_all(&self.out) {
+            return Err(OutputError::Write {
+                name: self.name.clone(),
+                source,
+            });
         }
         self.out.clear();
         Ok(())
     }
-}
 
-impl Sink for CsvSink {
-    fn write_batch(&mut self, flows: &[LabelledFlow<'_>]) -> Result<(), OutputError> {
+    /// Appends two rows per flow.
+    pub fn write_flows(&mut self, flows: &[LabelledFlow<'_>]) -> Result<(), OutputError> {
         for flow in flows {
             if let Err(message) = self.render_shared(flow) {
                 return Err(self.value_error(message));
             }
-            self.push_row(Direction::Out, flow);
-            self.push_row(Direction::In, flow);
+            for direction in ROW_DIRECTIONS {
+                self.push_row(direction, flow);
+            }
             self.rows += 2;
             if self.out.len() >= FLUSH_AT {
                 self.flush_out()?;
@@ -238,19 +271,46 @@ impl Sink for CsvSink {
         Ok(())
     }
 
-    fn finish(mut self: Box<Self>) -> Result<u64, OutputError> {
+    /// Flushes and ends any compression; returns the writer and the rows written.
+    pub fn into_inner(mut self) -> Result<(W, u64), OutputError> {
         self.flush_out()?;
-        let CsvSink {
-            target, name, rows, ..
-        } = *self;
-        let file = target.finish().map_err(|e| OutputError::Write {
-            path: name,
-            message: e.to_string(),
-        })?;
-        if let Some(file) = file {
-            file.commit_unsynced()?;
-        }
-        Ok(rows)
+        let CsvWriter {
+            encoder,
+            name,
+            rows,
+            ..
+        } = self;
+        let w = encoder
+            .finish()
+            .map_err(|source| OutputError::Write { name, source })?;
+        Ok((w, rows))
+    }
+}
+
+impl CsvWriter<Destination> {
+    pub fn new(
+        dest: Destination,
+        compression: Compression,
+        schema: Schema,
+        meta: &RunMeta,
+    ) -> Result<Self, OutputError> {
+        let name = dest.name();
+        CsvWriter::with_writer(dest, name, compression, schema, meta)
+    }
+}
+
+impl Sink for CsvWriter<Destination> {
+    fn write_batch(&mut self, flows: &[LabelledFlow<'_>]) -> Result<(), OutputError> {
+        self.write_flows(flows)
+    }
+
+    fn finish(self: Box<Self>) -> Result<Finished, OutputError> {
+        let name = self.name.clone();
+        let (dest, rows) = self.into_inner()?;
+        let pending = dest
+            .finish()
+            .map_err(|source| OutputError::Write { name, source })?;
+        Ok(Finished { rows, pending })
     }
 }
 
@@ -277,6 +337,21 @@ fn push_text(out: &mut Vec<u8>, s: &[u8], quoter: &csv_core::Writer) {
 fn push_int(out: &mut Vec<u8>, n: impl itoa::Integer) {
     let mut buf = itoa::Buffer::new();
     out.extend_from_slice(buf.format(n).as_bytes());
+}
+
+/// `::ffff:a.b.c.d` for IPv4-mapped addresses, as ClickHouse prints them;
+/// RFC 5952 text otherwise.
+fn push_ipv6(out: &mut Vec<u8>, ip: Ipv6Addr) {
+    match ip.to_ipv4_mapped() {
+        Some(v4) => {
+            out.extend_from_slice(b"::ffff:");
+            push_ipv4(out, v4);
+        }
+        None => {
+            use std::io::Write as _;
+            let _ = write!(out, "{ip}");
+        }
+    }
 }
 
 fn push_ipv4(out: &mut Vec<u8>, ip: Ipv4Addr) {

@@ -1,38 +1,68 @@
-//! Output sinks: the columns of SPEC §4 (defined once, in `schema`), written
-//! as CSV or Parquet to a temporary file that `finish` renames into place.
+//! Output: labelled flows → rows → bytes → somewhere.
+//!
+//! Three separate concerns, as hyperfine splits an exporter from its target:
+//! - [`schema`]: which columns, defined once ([`Schema`] is a value);
+//! - a *format* turns flows into bytes: [`CsvWriter`] or [`ParquetWriter`],
+//!   generic over any `Write`;
+//! - a *destination* says where the bytes go: [`Destination`] (stdout, or a
+//!   temporary file renamed into place on commit), or anything else that
+//!   takes bytes (an HTTP body is a `Vec<u8>`).
+//!
+//! [`Sink`] is what the label pipeline writes to; [`create_sink`] builds one
+//! from an [`OutputSpec`]. `finish` does not commit: it hands back a
+//! [`Pending`] so a run can commit all its outputs at the end, or none.
 
+mod cells;
 mod csv;
+mod dest;
 mod parquet;
 pub mod schema;
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use thiserror::Error;
 
 use crate::model::{LabelledFlow, RunMeta};
-use schema::Field;
 
-pub use self::csv::CsvSink;
-pub use self::parquet::ParquetSink;
+#[cfg(test)]
+use cells::utc_text;
+pub(crate) use cells::TimeBucket;
+pub use dest::{Destination, Pending};
+pub use schema::Schema;
+
+pub use self::csv::CsvWriter;
+pub use self::parquet::ParquetWriter;
 
 #[derive(Debug, Error)]
 pub enum OutputError {
     #[error(transparent)]
     Io(#[from] crate::io::IoError),
-    #[error("{path}: {message}")]
-    Write { path: String, message: String },
+    #[error("{name}: write error")]
+    Write {
+        name: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{name}: Parquet encoding failed")]
+    Parquet {
+        name: String,
+        #[source]
+        source: ::parquet::errors::ParquetError,
+    },
     #[error(
         "{}: cannot tell the output format from the file name \
          (use .csv, .csv.gz, .csv.zst or .parquet, or --format csv|parquet)",
         path.display()
     )]
     UnknownFormat { path: PathBuf },
-    /// A flow that the table cannot hold (an IPv6 address, a time before 1970).
-    #[error("{path}: {message}")]
-    Value { path: String, message: String },
+    #[error("{name}: refusing to write Parquet to a terminal; redirect stdout or use -o FILE")]
+    ParquetToTerminal { name: String },
+    /// A flow that the table cannot hold (an IPv6 address in an IPv4
+    /// column, a time before 1970).
+    #[error("{name}: {message}")]
+    Value { name: String, message: String },
 }
 
 /// Output file format.
@@ -86,23 +116,16 @@ impl FromStr for Format {
     }
 }
 
-/// Receives labelled flows in input order; each flow becomes two rows.
-pub trait Sink {
-    fn write_batch(&mut self, flows: &[LabelledFlow<'_>]) -> Result<(), OutputError>;
-    /// Flushes and renames into place; returns the number of rows written.
-    fn finish(self: Box<Self>) -> Result<u64, OutputError>;
-}
-
-/// How a CSV file's bytes are compressed (from its extension).
+/// How CSV bytes are compressed (from the file's extension).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Compression {
+pub enum Compression {
     None,
     Gzip,
     Zstd,
 }
 
 impl Compression {
-    fn from_path(path: &Path) -> Compression {
+    pub fn from_path(path: &Path) -> Compression {
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -118,131 +141,121 @@ impl Compression {
     }
 }
 
-/// Opens the sink for `path`: `-` is stdout (CSV unless `format` says
-/// Parquet), anything else a temporary file beside `path` that `finish`
-/// renames into place, so dropping the sink unfinished leaves any existing
-/// file untouched. `.csv.gz` / `.csv.zst` are compressed. With `format`
-/// `None` the format comes from the extension.
-pub fn create_sink(
-    path: &Path,
-    format: Option<Format>,
-    meta: &RunMeta,
-) -> Result<Box<dyn Sink + Send>, OutputError> {
-    let stdout = crate::io::is_stdio(path);
-    let format = match format {
-        Some(f) => f,
-        None if stdout => Format::Csv,
-        None => Format::from_path(path).ok_or_else(|| OutputError::UnknownFormat {
+/// A rows file to write: where, in which format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputSpec {
+    /// `-` is stdout.
+    pub path: PathBuf,
+    pub format: Format,
+    /// CSV only (Parquet compresses its pages itself).
+    pub compression: Compression,
+}
+
+impl OutputSpec {
+    /// `-o PATH [--format F]`: the format from `format`, else the
+    /// extension, else (stdout) CSV.
+    pub fn new(path: &Path, format: Option<Format>) -> Result<OutputSpec, OutputError> {
+        let stdout = crate::io::is_stdio(path);
+        let format = match format {
+            Some(f) => f,
+            None if stdout => Format::Csv,
+            None => Format::from_path(path).ok_or_else(|| OutputError::UnknownFormat {
+                path: path.to_path_buf(),
+            })?,
+        };
+        let compression = match format {
+            Format::Csv if !stdout => Compression::from_path(path),
+            _ => Compression::None,
+        };
+        Ok(OutputSpec {
             path: path.to_path_buf(),
-        })?,
-    };
-    if meta.interval_seconds == 0 {
-        return Err(OutputError::Value {
-            path: path.display().to_string(),
-            message: "interval length must be at least one second".into(),
-        });
-    }
-    Ok(match format {
-        Format::Csv => Box::new(CsvSink::create(path, Compression::from_path(path), meta)?),
-        Format::Parquet => Box::new(ParquetSink::create(path, meta)?),
-    })
-}
-
-/// Largest Unix time a ClickHouse `DateTime` holds (2106-02-07 06:28:15 UTC).
-const MAX_DATETIME: i64 = u32::MAX as i64;
-
-/// The two time columns of a flow, computed with the run's interval.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct TimeBucket {
-    /// Days since 1970-01-01 (UTC) of the observation.
-    pub day: i32,
-    /// Unix seconds of the interval start.
-    pub interval_start: i64,
-}
-
-impl TimeBucket {
-    pub fn of(observed_at: i64, interval_seconds: u16) -> Result<TimeBucket, String> {
-        let interval = i64::from(interval_seconds.max(1));
-        let interval_start = observed_at - observed_at.rem_euclid(interval);
-        if interval_start < 0 || observed_at > MAX_DATETIME {
-            return Err(format!(
-                "observation time {observed_at} (Unix seconds) is outside what a ClickHouse \
-                 DateTime holds (1970-01-01 00:00:00 to 2106-02-07 06:28:15 UTC)"
-            ));
-        }
-        Ok(TimeBucket {
-            day: observed_at.div_euclid(86_400) as i32,
-            interval_start,
+            format,
+            compression,
         })
     }
 }
 
-/// `YYYY-MM-DD` / `YYYY-MM-DD HH:MM:SS` in UTC.
-pub(crate) fn utc_text(unix_seconds: i64, with_time: bool) -> String {
-    let t = chrono::DateTime::from_timestamp(unix_seconds, 0).unwrap_or_default();
-    if with_time {
-        t.format("%Y-%m-%d %H:%M:%S").to_string()
-    } else {
-        t.format("%Y-%m-%d").to_string()
+/// What a finished sink wrote, and its output still to commit.
+#[derive(Debug)]
+pub struct Finished {
+    pub rows: u64,
+    pub pending: Pending,
+}
+
+impl Finished {
+    /// Commits the output; returns the rows written.
+    pub fn commit(self) -> Result<u64, OutputError> {
+        self.pending.commit()?;
+        Ok(self.rows)
     }
 }
 
-/// The text of a per-run string column.
-pub(crate) fn run_text(field: Field, meta: &RunMeta) -> &str {
-    match field {
-        Field::Environment => &meta.environment,
-        Field::LocalCloud => &meta.local_cloud,
-        Field::LocalRegion => &meta.local_region,
-        Field::LocalCluster => &meta.local_cluster,
-        // SPEC §3.10: the far end's cluster is never known.
-        Field::RemoteCluster => "UNKNOWN",
-        _ => "",
-    }
+/// Receives labelled flows in input order; each flow becomes two rows.
+pub trait Sink: Send {
+    fn write_batch(&mut self, flows: &[LabelledFlow<'_>]) -> Result<(), OutputError>;
+    /// Flushes everything; the output appears at its destination only when
+    /// the returned [`Pending`] is committed.
+    fn finish(self: Box<Self>) -> Result<Finished, OutputError>;
 }
 
-/// The text of a per-flow string column.
-pub(crate) fn flow_text<'a>(field: Field, flow: &LabelledFlow<'a>) -> &'a str {
-    let (l, r) = (&flow.local, &flow.remote);
-    match field {
-        Field::Proto => flow.proto.as_str(),
-        Field::ConnectionClass => flow.class.as_str(),
-        Field::LocalAvailabilityZone => l.availability_zone,
-        Field::LocalNode => l.node,
-        Field::LocalInstanceId => l.instance_id,
-        Field::LocalNamespace => l.namespace,
-        Field::LocalPod => l.pod,
-        Field::LocalApp => l.app,
-        Field::RemoteCloud => flow.remote_cloud,
-        Field::RemoteRegion => flow.remote_region,
-        Field::RemoteAvailabilityZone => r.availability_zone,
-        Field::RemoteNode => r.node,
-        Field::RemoteInstanceId => r.instance_id,
-        Field::RemoteNamespace => r.namespace,
-        Field::RemotePod => r.pod,
-        Field::RemoteApp => r.app,
-        Field::RemoteCloudService => flow.remote_service,
-        _ => "",
+/// Opens the destination of `spec` and a writer of its format over it.
+/// Nothing appears at the path until the finished sink's [`Pending`] is
+/// committed; dropping the sink unfinished leaves any existing file as it was.
+pub fn create_sink(
+    spec: &OutputSpec,
+    schema: Schema,
+    meta: &RunMeta,
+) -> Result<Box<dyn Sink>, OutputError> {
+    if meta.interval_seconds == 0 {
+        return Err(OutputError::Value {
+            name: spec.path.display().to_string(),
+            message: "interval length must be at least one second".into(),
+        });
     }
+    let dest = Destination::open(&spec.path)?;
+    Ok(match spec.format {
+        Format::Csv => Box::new(CsvWriter::new(dest, spec.compression, schema, meta)?),
+        Format::Parquet => {
+            if dest.is_terminal() {
+                return Err(OutputError::ParquetToTerminal {
+                    name: dest.name().to_string(),
+                });
+            }
+            Box::new(ParquetWriter::new(dest, schema, meta)?)
+        }
+    })
 }
 
-/// The address of an `IPv4` column; IPv6 cannot be stored in the table.
-pub(crate) fn flow_ipv4(field: Field, flow: &LabelledFlow<'_>) -> Result<Ipv4Addr, String> {
-    let (ip, side) = match field {
-        Field::LocalIpv4 => (flow.local.ip, "local"),
-        _ => (flow.remote.ip, "remote"),
-    };
-    match ip {
-        IpAddr::V4(v4) => Ok(v4),
-        IpAddr::V6(v6) => Err(format!(
-            "{side} address {v6} is IPv6; the {side}IPv4 column holds IPv4 only"
-        )),
-    }
+/// [`create_sink`] for `-o PATH [--format F]` (see [`OutputSpec::new`]).
+pub fn open_path(
+    path: &Path,
+    format: Option<Format>,
+    schema: Schema,
+    meta: &RunMeta,
+) -> Result<Box<dyn Sink>, OutputError> {
+    create_sink(&OutputSpec::new(path, format)?, schema, meta)
 }
 
-pub(crate) fn flow_port(field: Field, flow: &LabelledFlow<'_>) -> u16 {
-    match field {
-        Field::LocalPort => flow.local.port,
-        _ => flow.remote.port,
+/// Several sinks fed the same flows (e.g. a file and a report).
+pub struct Tee(pub Vec<Box<dyn Sink>>);
+
+impl Sink for Tee {
+    fn write_batch(&mut self, flows: &[LabelledFlow<'_>]) -> Result<(), OutputError> {
+        for s in &mut self.0 {
+            s.write_batch(flows)?;
+        }
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Result<Finished, OutputError> {
+        let mut rows = 0;
+        let mut pending = Pending::none();
+        for s in self.0 {
+            let f = s.finish()?;
+            rows = rows.max(f.rows);
+            pending.join(f.pending);
+        }
+        Ok(Finished { rows, pending })
     }
 }
 
@@ -304,8 +317,8 @@ mod tests {
     #[test]
     fn times_clickhouse_cannot_hold_are_rejected() {
         assert!(TimeBucket::of(-1, 60).unwrap_err().contains("1970-01-01"));
-        assert!(TimeBucket::of(MAX_DATETIME + 1, 60).is_err());
-        assert!(TimeBucket::of(MAX_DATETIME, 60).is_ok());
+        assert!(TimeBucket::of(u32::MAX as i64 + 1, 60).is_err());
+        assert!(TimeBucket::of(u32::MAX as i64, 60).is_ok());
         assert!(TimeBucket::of(0, 60).is_ok());
     }
 }

@@ -7,48 +7,48 @@
 //! from the inventory, so consecutive flows usually share the very same
 //! `&str` and the key is found by a pointer compare, without hashing.
 
-use std::io::{self, BufWriter, Write};
-use std::net::Ipv4Addr;
-use std::path::Path;
+use std::io::{BufWriter, Write};
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
 use arrow::array::{
     ArrayRef, BooleanArray, Date32Array, DictionaryArray, Int32Array, MapArray, StringArray,
     StringBuilder, StructArray, TimestampSecondArray, UInt16Array, UInt64Array,
 };
-use arrow::buffer::OffsetBuffer;
+use arrow::buffer::{NullBuffer, OffsetBuffer};
 use arrow::datatypes::{
-    DataType, Field as ArrowField, Fields, Int32Type, Schema, SchemaRef, TimeUnit,
+    DataType, Field as ArrowField, Fields, Int32Type, Schema as ArrowSchema, SchemaRef, TimeUnit,
 };
-use is_terminal::IsTerminal;
 use parquet::arrow::arrow_writer::{
     compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory,
 };
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression as ParquetCompression, ZstdLevel};
+use parquet::errors::ParquetError;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-use super::schema::{Field, Kind, Scope, COLUMNS};
-use super::{flow_ipv4, flow_port, flow_text, run_text, OutputError, Sink, TimeBucket};
-use crate::io::{is_stdio, AtomicFile};
-use crate::model::{LabelledFlow, RunMeta};
+use super::cells::{flow_ipv4, flow_ipv6, flow_port, flow_text, run_text};
+use super::schema::{Field, IpType, Schema};
+use super::{Destination, Finished, OutputError, Sink, TimeBucket};
+use crate::model::{FlagNames, FlagSet, LabelledFlow, RunMeta};
 
 /// Rows per record batch handed to the writer.
 const BATCH_ROWS: usize = 64 * 1024;
 /// Rows per Parquet row group.
 const ROW_GROUP_ROWS: usize = 256 * 1024;
 
-/// The arrow schema of the output, derived from [`COLUMNS`].
-pub fn arrow_schema() -> SchemaRef {
-    let fields: Vec<ArrowField> = COLUMNS
+/// The arrow schema of the output, derived from the schema's columns.
+pub fn arrow_schema(schema: Schema) -> SchemaRef {
+    let fields: Vec<ArrowField> = schema
+        .columns()
         .iter()
-        .map(|c| ArrowField::new(c.name, arrow_type(c.kind), false))
+        .map(|c| ArrowField::new(c.name, arrow_type(c.field), false))
         .collect();
-    Arc::new(Schema::new(fields))
+    Arc::new(ArrowSchema::new(fields))
 }
 
 fn dictionary_type() -> DataType {
@@ -70,14 +70,29 @@ fn flags_field() -> Arc<ArrowField> {
     ))
 }
 
-fn arrow_type(kind: Kind) -> DataType {
-    match kind {
-        Kind::Date => DataType::Date32,
-        Kind::DateTime => DataType::Timestamp(TimeUnit::Second, Some("UTC".into())),
-        Kind::UInt16 => DataType::UInt16,
-        Kind::UInt64 => DataType::UInt64,
-        Kind::String | Kind::Direction | Kind::Ipv4 => dictionary_type(),
-        Kind::Flags => DataType::Map(flags_field(), false),
+fn arrow_type(field: Field) -> DataType {
+    match field {
+        Field::Date => DataType::Date32,
+        Field::IntervalStartTime => DataType::Timestamp(TimeUnit::Second, Some("UTC".into())),
+        Field::IntervalSeconds | Field::Port(_) => DataType::UInt16,
+        Field::Bytes | Field::Packets => DataType::UInt64,
+        Field::Run(_) | Field::Text(_) | Field::Direction | Field::Ip(..) => dictionary_type(),
+        Field::ConnectionFlags => DataType::Map(flags_field(), false),
+    }
+}
+
+/// Text columns: min/max statistics cost a string compare per row (most
+/// of the write time) and buy nothing when loading into ClickHouse.
+fn is_text(field: Field) -> bool {
+    match field {
+        Field::Run(_) | Field::Text(_) | Field::Direction | Field::Ip(..) => true,
+        Field::Date
+        | Field::IntervalStartTime
+        | Field::IntervalSeconds
+        | Field::Port(_)
+        | Field::Bytes
+        | Field::Packets
+        | Field::ConnectionFlags => false,
     }
 }
 
@@ -144,20 +159,31 @@ impl StrDict {
     }
 }
 
-/// Dictionary of dotted quads, keyed by the address itself.
-#[derive(Default)]
-struct IpDict {
+/// Dictionary of address texts, keyed by the address as a number.
+struct IpDict<A> {
     keys: Vec<i32>,
     values: StringBuilder,
-    index: FxHashMap<u32, i32>,
+    index: FxHashMap<u128, i32>,
     text: String,
+    _address: std::marker::PhantomData<A>,
 }
 
-impl IpDict {
-    fn push2(&mut self, ip: Ipv4Addr) {
-        let n = u32::from(ip);
+impl<A> Default for IpDict<A> {
+    fn default() -> Self {
+        IpDict {
+            keys: Vec::new(),
+            values: StringBuilder::new(),
+            index: FxHashMap::default(),
+            text: String::new(),
+            _address: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<A: Copy + std::fmt::Display + Into<IpNumber>> IpDict<A> {
+    fn push2(&mut self, ip: A) {
         let next = self.index.len() as i32;
-        let k = *self.index.entry(n).or_insert(next);
+        let k = *self.index.entry(ip.into().0).or_insert(next);
         if k == next {
             use std::fmt::Write as _;
             self.text.clear();
@@ -175,33 +201,99 @@ impl IpDict {
     }
 }
 
+/// An address as a dictionary key.
+struct IpNumber(u128);
+
+impl From<Ipv4Addr> for IpNumber {
+    fn from(ip: Ipv4Addr) -> Self {
+        IpNumber(u128::from(u32::from(ip)))
+    }
+}
+
+impl From<Ipv6Addr> for IpNumber {
+    fn from(ip: Ipv6Addr) -> Self {
+        IpNumber(u128::from(ip))
+    }
+}
+
+/// The `connectionFlags` map column of one record batch.
+#[derive(Default)]
+struct FlagsColumn {
+    names: FlagNames,
+    /// Entries so far, and where each row's entries end.
+    keys: Vec<u8>,
+    values: Vec<bool>,
+    offsets: Vec<i32>,
+}
+
+impl FlagsColumn {
+    fn new(names: FlagNames) -> FlagsColumn {
+        FlagsColumn {
+            names,
+            keys: Vec::new(),
+            values: Vec::new(),
+            offsets: vec![0],
+        }
+    }
+
+    fn push2(&mut self, flags: FlagSet) {
+        for _ in 0..2 {
+            for (id, v) in flags.iter() {
+                self.keys.push(id.index() as u8);
+                self.values.push(v);
+            }
+            self.offsets.push(self.keys.len() as i32);
+        }
+    }
+
+    fn take(&mut self, rows: usize) -> ArrayRef {
+        debug_assert_eq!(self.offsets.len(), rows + 1);
+        let offsets = OffsetBuffer::new(std::mem::replace(&mut self.offsets, vec![0]).into());
+        let names = &self.names;
+        let keys = StringArray::from_iter_values(
+            self.keys
+                .drain(..)
+                .map(|id| names.name(crate::model::FlagId::from_index(id))),
+        );
+        let values = BooleanArray::from(std::mem::take(&mut self.values));
+        let entries = StructArray::new(
+            flags_entries(),
+            vec![Arc::new(keys) as ArrayRef, Arc::new(values) as ArrayRef],
+            None::<NullBuffer>,
+        );
+        Arc::new(MapArray::new(flags_field(), offsets, entries, None, false))
+    }
+}
+
 /// One output column being gathered.
 enum Builder {
     Date(Vec<i32>),
     Time(Vec<i64>),
     ConstU16(u16),
     ConstText(String),
-    Flags,
+    Flags(FlagsColumn),
     Direction,
     Text(StrDict),
-    Ip(IpDict),
+    Ip4(IpDict<Ipv4Addr>),
+    Ip6(IpDict<Ipv6Addr>),
     Port(Vec<u16>),
     Count(Vec<u64>),
 }
 
 impl Builder {
-    fn new(kind: Kind, scope: Scope, field: Field, meta: &RunMeta) -> Builder {
-        match (kind, scope) {
-            (Kind::Date, _) => Builder::Date(Vec::with_capacity(BATCH_ROWS)),
-            (Kind::DateTime, _) => Builder::Time(Vec::with_capacity(BATCH_ROWS)),
-            (Kind::UInt16, Scope::Run) => Builder::ConstU16(meta.interval_seconds),
-            (Kind::UInt16, _) => Builder::Port(Vec::with_capacity(BATCH_ROWS)),
-            (Kind::UInt64, _) => Builder::Count(Vec::with_capacity(BATCH_ROWS)),
-            (Kind::Flags, _) => Builder::Flags,
-            (Kind::Direction, _) => Builder::Direction,
-            (Kind::Ipv4, _) => Builder::Ip(IpDict::default()),
-            (Kind::String, Scope::Run) => Builder::ConstText(run_text(field, meta).to_string()),
-            (Kind::String, _) => Builder::Text(StrDict::default()),
+    fn new(field: Field, meta: &RunMeta) -> Builder {
+        match field {
+            Field::Date => Builder::Date(Vec::with_capacity(BATCH_ROWS)),
+            Field::IntervalStartTime => Builder::Time(Vec::with_capacity(BATCH_ROWS)),
+            Field::IntervalSeconds => Builder::ConstU16(meta.interval_seconds),
+            Field::Port(_) => Builder::Port(Vec::with_capacity(BATCH_ROWS)),
+            Field::Bytes | Field::Packets => Builder::Count(Vec::with_capacity(BATCH_ROWS)),
+            Field::ConnectionFlags => Builder::Flags(FlagsColumn::new(meta.flag_names.clone())),
+            Field::Direction => Builder::Direction,
+            Field::Ip(_, IpType::V4) => Builder::Ip4(IpDict::default()),
+            Field::Ip(_, IpType::V6) => Builder::Ip6(IpDict::default()),
+            Field::Run(t) => Builder::ConstText(run_text(t, meta).to_string()),
+            Field::Text(_) => Builder::Text(StrDict::default()),
         }
     }
 
@@ -217,71 +309,30 @@ impl Builder {
                 let values = Arc::new(StringArray::from(vec![s.as_str()]));
                 Arc::new(DictionaryArray::<Int32Type>::new(keys, values))
             }
-            Builder::Flags => {
-                let entries = StructArray::new(
-                    flags_entries(),
-                    vec![
-                        Arc::new(StringArray::from(Vec::<&str>::new())) as ArrayRef,
-                        Arc::new(BooleanArray::from(Vec::<bool>::new())) as ArrayRef,
-                    ],
-                    None,
-                );
-                Arc::new(MapArray::new(
-                    flags_field(),
-                    OffsetBuffer::new_zeroed(rows),
-                    entries,
-                    None,
-                    false,
-                ))
-            }
+            Builder::Flags(f) => f.take(rows),
             Builder::Direction => {
                 let keys = Int32Array::from_iter_values((0..rows).map(|i| (i % 2) as i32));
                 let values = Arc::new(StringArray::from(vec!["out", "in"]));
                 Arc::new(DictionaryArray::<Int32Type>::new(keys, values))
             }
             Builder::Text(d) => d.take(),
-            Builder::Ip(d) => d.take(),
+            Builder::Ip4(d) => d.take(),
+            Builder::Ip6(d) => d.take(),
             Builder::Port(v) => Arc::new(UInt16Array::from(std::mem::take(v))),
             Builder::Count(v) => Arc::new(UInt64Array::from(std::mem::take(v))),
         }
     }
 }
 
-enum Target {
-    File(BufWriter<AtomicFile>),
-    Stdout(BufWriter<io::Stdout>),
-}
-
-impl Write for Target {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Target::File(w) => w.write(buf),
-            Target::Stdout(w) => w.write(buf),
-        }
-    }
-    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        match self {
-            Target::File(w) => w.write_all(buf),
-            Target::Stdout(w) => w.write_all(buf),
-        }
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Target::File(w) => w.flush(),
-            Target::Stdout(w) => w.flush(),
-        }
-    }
-}
-
-/// Parquet sink; see the module documentation.
-pub struct ParquetSink {
-    file: SerializedFileWriter<Target>,
+/// Parquet writer; see the module documentation.
+pub struct ParquetWriter<W: Write + Send> {
+    file: SerializedFileWriter<BufWriter<W>>,
     factory: ArrowRowGroupWriterFactory,
     /// Writers of the row group being filled (one per Parquet leaf column).
     group: Option<Vec<ArrowColumnWriter>>,
     group_rows: usize,
     groups: usize,
-    schema: SchemaRef,
+    arrow_schema: SchemaRef,
     name: String,
     columns: Vec<(Field, Builder)>,
     pending: usize,
@@ -290,34 +341,20 @@ pub struct ParquetSink {
     last: Option<(i64, TimeBucket)>,
 }
 
-impl ParquetSink {
-    pub(crate) fn create(path: &Path, meta: &RunMeta) -> Result<ParquetSink, OutputError> {
-        let name = if is_stdio(path) {
-            "<stdout>".to_string()
-        } else {
-            path.display().to_string()
-        };
-        let target = if is_stdio(path) {
-            if io::stdout().is_terminal() {
-                return Err(OutputError::Write {
-                    path: name,
-                    message:
-                        "refusing to write Parquet to a terminal; redirect stdout or use -o FILE"
-                            .into(),
-                });
-            }
-            Target::Stdout(BufWriter::with_capacity(1 << 20, io::stdout()))
-        } else {
-            Target::File(BufWriter::with_capacity(1 << 20, AtomicFile::create(path)?))
-        };
+impl<W: Write + Send> ParquetWriter<W> {
+    /// A writer of `schema`'s columns to `w`; `name` is for messages.
+    pub fn with_writer(
+        w: W,
+        name: String,
+        schema: Schema,
+        meta: &RunMeta,
+    ) -> Result<ParquetWriter<W>, OutputError> {
         let mut props = WriterProperties::builder()
             .set_compression(ParquetCompression::ZSTD(ZstdLevel::default()))
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
             .set_created_by(format!("kubenetmon {}", env!("CARGO_PKG_VERSION")));
-        // Min/max of a text column costs a string compare per row (most of
-        // the write time) and buys nothing when loading into ClickHouse.
-        for c in COLUMNS {
-            if matches!(c.kind, Kind::String | Kind::Direction | Kind::Ipv4) {
+        for c in schema.columns() {
+            if is_text(c.field) {
                 props = props.set_column_statistics_enabled(
                     ColumnPath::from(c.name),
                     EnabledStatistics::None,
@@ -325,24 +362,26 @@ impl ParquetSink {
             }
         }
         let props = props.build();
-        let schema = arrow_schema();
-        let (file, factory) = ArrowWriter::try_new(target, schema.clone(), Some(props))
+        let arrow_schema = arrow_schema(schema);
+        let target = BufWriter::with_capacity(1 << 20, w);
+        let (file, factory) = ArrowWriter::try_new(target, arrow_schema.clone(), Some(props))
             .and_then(|w| w.into_serialized_writer())
-            .map_err(|e| OutputError::Write {
-                path: name.clone(),
-                message: e.to_string(),
+            .map_err(|source| OutputError::Parquet {
+                name: name.clone(),
+                source,
             })?;
-        let columns = COLUMNS
+        let columns = schema
+            .columns()
             .iter()
-            .map(|c| (c.field, Builder::new(c.kind, c.scope, c.field, meta)))
+            .map(|c| (c.field, Builder::new(c.field, meta)))
             .collect();
-        Ok(ParquetSink {
+        Ok(ParquetWriter {
             file,
             factory,
             group: None,
             group_rows: 0,
             groups: 0,
-            schema,
+            arrow_schema,
             name,
             columns,
             pending: 0,
@@ -352,16 +391,24 @@ impl ParquetSink {
         })
     }
 
-    fn error(&self, message: impl ToString) -> OutputError {
-        OutputError::Write {
-            path: self.name.clone(),
-            message: message.to_string(),
+    fn error(&self, source: ParquetError) -> OutputError {
+        OutputError::Parquet {
+            name: self.name.clone(),
+            source,
         }
     }
 
     /// Checks a run of flows and computes their time buckets, before any
     /// column is touched, so the columns always stay the same length.
     fn buckets(&mut self, flows: &[LabelledFlow<'_>]) -> Result<Vec<TimeBucket>, String> {
+        let v4: Vec<_> = self
+            .columns
+            .iter()
+            .filter_map(|(f, _)| match f {
+                Field::Ip(side, IpType::V4) => Some(*side),
+                _ => None,
+            })
+            .collect();
         let mut out = Vec::with_capacity(flows.len());
         for flow in flows {
             let bucket = match self.last {
@@ -372,8 +419,9 @@ impl ParquetSink {
                     b
                 }
             };
-            flow_ipv4(Field::LocalIpv4, flow)?;
-            flow_ipv4(Field::RemoteIpv4, flow)?;
+            for side in &v4 {
+                flow_ipv4(*side, flow)?;
+            }
             out.push(bucket);
         }
         Ok(out)
@@ -384,30 +432,48 @@ impl ParquetSink {
     fn push(&mut self, flows: &[LabelledFlow<'_>], buckets: &[TimeBucket]) {
         self.columns.par_iter_mut().for_each(|(field, b)| {
             let field = *field;
-            match b {
-                Builder::Date(v) => v.extend(buckets.iter().flat_map(|b| [b.day; 2])),
-                Builder::Time(v) => v.extend(buckets.iter().flat_map(|b| [b.interval_start; 2])),
-                Builder::Text(d) => {
+            match (b, field) {
+                (Builder::Date(v), _) => v.extend(buckets.iter().flat_map(|b| [b.day; 2])),
+                (Builder::Time(v), _) => {
+                    v.extend(buckets.iter().flat_map(|b| [b.interval_start; 2]))
+                }
+                (Builder::Text(d), Field::Text(t)) => {
                     for flow in flows {
-                        d.push2(flow_text(field, flow));
+                        d.push2(flow_text(t, flow));
                     }
                     d.forget_pointers();
                 }
-                Builder::Ip(d) => {
+                (Builder::Ip4(d), Field::Ip(side, _)) => {
                     for flow in flows {
                         // Checked in `buckets`.
-                        d.push2(flow_ipv4(field, flow).unwrap_or(Ipv4Addr::UNSPECIFIED));
+                        d.push2(flow_ipv4(side, flow).unwrap_or(Ipv4Addr::UNSPECIFIED));
                     }
                 }
-                Builder::Port(v) => v.extend(flows.iter().flat_map(|f| [flow_port(field, f); 2])),
-                Builder::Count(v) => v.extend(flows.iter().flat_map(|f| match field {
-                    Field::Bytes => [f.out.bytes, f.inbound.bytes],
-                    _ => [f.out.packets, f.inbound.packets],
-                })),
-                Builder::ConstU16(_)
-                | Builder::ConstText(_)
-                | Builder::Flags
-                | Builder::Direction => {}
+                (Builder::Ip6(d), Field::Ip(side, _)) => {
+                    for flow in flows {
+                        d.push2(flow_ipv6(side, flow));
+                    }
+                }
+                (Builder::Port(v), Field::Port(side)) => {
+                    v.extend(flows.iter().flat_map(|f| [flow_port(side, f); 2]))
+                }
+                (Builder::Count(v), Field::Bytes) => {
+                    v.extend(flows.iter().flat_map(|f| [f.out.bytes, f.inbound.bytes]))
+                }
+                (Builder::Count(v), Field::Packets) => v.extend(
+                    flows
+                        .iter()
+                        .flat_map(|f| [f.out.packets, f.inbound.packets]),
+                ),
+                (Builder::Flags(m), _) => {
+                    for flow in flows {
+                        m.push2(flow.flags);
+                    }
+                }
+                (Builder::ConstU16(_) | Builder::ConstText(_) | Builder::Direction, _) => {}
+                (b, field) => {
+                    unreachable!("builder {} does not hold column {field:?}", b.kind_name())
+                }
             }
         });
         self.pending += 2 * flows.len();
@@ -420,7 +486,7 @@ impl ParquetSink {
         let rows = self.pending;
         let arrays: Vec<ArrayRef> = self.columns.iter_mut().map(|(_, b)| b.take(rows)).collect();
         let mut leaves = Vec::new();
-        for (field, array) in self.schema.fields().iter().zip(&arrays) {
+        for (field, array) in self.arrow_schema.fields().iter().zip(&arrays) {
             leaves.extend(compute_leaves(field, array).map_err(|e| self.error(e))?);
         }
         if self.group.is_none() {
@@ -459,9 +525,9 @@ impl ParquetSink {
             .collect::<Result<_, _>>()
             .map_err(|e| self.error(e))?;
         let name = &self.name;
-        let error = |e: parquet::errors::ParquetError| OutputError::Write {
-            path: name.clone(),
-            message: e.to_string(),
+        let error = |source| OutputError::Parquet {
+            name: name.clone(),
+            source,
         };
         let mut group = self.file.next_row_group().map_err(error)?;
         for chunk in chunks {
@@ -472,17 +538,16 @@ impl ParquetSink {
         self.group_rows = 0;
         Ok(())
     }
-}
 
-impl Sink for ParquetSink {
-    fn write_batch(&mut self, flows: &[LabelledFlow<'_>]) -> Result<(), OutputError> {
+    /// Appends two rows per flow.
+    pub fn write_flows(&mut self, flows: &[LabelledFlow<'_>]) -> Result<(), OutputError> {
         let mut rest = flows;
         while !rest.is_empty() {
             // As many flows as fit in the current record batch (rows come in pairs).
             let room = ((BATCH_ROWS - self.pending) / 2).max(1);
             let (seg, tail) = rest.split_at(room.min(rest.len()));
             let buckets = self.buckets(seg).map_err(|message| OutputError::Value {
-                path: self.name.clone(),
+                name: self.name.clone(),
                 message,
             })?;
             self.push(seg, &buckets);
@@ -494,64 +559,112 @@ impl Sink for ParquetSink {
         Ok(())
     }
 
-    fn finish(mut self: Box<Self>) -> Result<u64, OutputError> {
+    /// Writes the footer; returns the writer and the rows written.
+    pub fn into_inner(mut self) -> Result<(W, u64), OutputError> {
         self.flush_batch()?;
         self.close_group()?;
-        let ParquetSink {
+        let ParquetWriter {
             file, name, rows, ..
-        } = *self;
-        let err = |message: String| OutputError::Write {
-            path: name.clone(),
-            message,
-        };
-        let target = file.into_inner().map_err(|e| err(e.to_string()))?;
-        match target {
-            Target::Stdout(mut w) => w.flush().map_err(|e| err(e.to_string()))?,
-            Target::File(w) => {
-                let file = w.into_inner().map_err(|e| err(e.error().to_string()))?;
-                file.commit_unsynced()?;
-            }
+        } = self;
+        let buffered = file.into_inner().map_err(|source| OutputError::Parquet {
+            name: name.clone(),
+            source,
+        })?;
+        let w = buffered.into_inner().map_err(|e| OutputError::Write {
+            name,
+            source: e.into_error(),
+        })?;
+        Ok((w, rows))
+    }
+}
+
+impl Builder {
+    fn kind_name(&self) -> &'static str {
+        match self {
+            Builder::Date(_) => "date",
+            Builder::Time(_) => "time",
+            Builder::ConstU16(_) => "const u16",
+            Builder::ConstText(_) => "const text",
+            Builder::Flags(_) => "flags",
+            Builder::Direction => "direction",
+            Builder::Text(_) => "text",
+            Builder::Ip4(_) => "ipv4",
+            Builder::Ip6(_) => "ipv6",
+            Builder::Port(_) => "port",
+            Builder::Count(_) => "count",
         }
-        Ok(rows)
+    }
+}
+
+impl ParquetWriter<Destination> {
+    pub fn new(dest: Destination, schema: Schema, meta: &RunMeta) -> Result<Self, OutputError> {
+        let name = dest.name();
+        ParquetWriter::with_writer(dest, name, schema, meta)
+    }
+}
+
+impl Sink for ParquetWriter<Destination> {
+    fn write_batch(&mut self, flows: &[LabelledFlow<'_>]) -> Result<(), OutputError> {
+        self.write_flows(flows)
+    }
+
+    fn finish(self: Box<Self>) -> Result<Finished, OutputError> {
+        let name = self.name.clone();
+        let (dest, rows) = self.into_inner()?;
+        let pending = dest
+            .finish()
+            .map_err(|source| OutputError::Write { name, source })?;
+        Ok(Finished { rows, pending })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ConnectionClass, Counters, Endpoint, Protocol};
-    use arrow::array::AsArray;
+    use crate::model::{Cloud, ConnectionClass, Endpoint, LocalSite, Protocol};
+    use arrow::array::{Array, AsArray};
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use std::net::IpAddr;
 
-    fn flow(pod: &str) -> LabelledFlow<'_> {
-        let ip = IpAddr::V4(Ipv4Addr::new(10, 244, 1, 11));
-        LabelledFlow {
-            observed_at: 1_700_000_000,
-            proto: Protocol::Tcp,
-            class: ConnectionClass::IntraVpc,
-            local: Endpoint {
-                pod,
-                ..Endpoint::bare(ip, 80)
+    fn meta(flags: &[&str]) -> RunMeta {
+        RunMeta {
+            environment: "production".into(),
+            local: LocalSite {
+                cloud: Cloud::Aws,
+                region: "us-east-1".into(),
             },
-            remote: Endpoint::bare(ip, 443),
-            remote_cloud: "",
-            remote_region: "",
-            remote_service: "",
-            out: Counters::default(),
-            inbound: Counters::default(),
+            cluster: "c".into(),
+            interval_seconds: 60,
+            flag_names: FlagNames::new(flags.iter().map(|s| s.to_string())).unwrap(),
         }
     }
 
-    fn local_pods(path: &Path) -> Vec<String> {
-        let file = std::fs::File::open(path).unwrap();
-        let mut out = Vec::new();
-        for batch in ParquetRecordBatchReaderBuilder::try_new(file)
+    fn flow(pod: &str) -> LabelledFlow<'_> {
+        let ip = IpAddr::V4(Ipv4Addr::new(10, 244, 1, 11));
+        LabelledFlow::new(
+            1_700_000_000,
+            Protocol::Tcp,
+            ConnectionClass::IntraVpc,
+            Endpoint {
+                pod,
+                ..Endpoint::bare(ip, 80)
+            },
+            Endpoint::bare(ip, 443),
+        )
+    }
+
+    fn batches(bytes: Vec<u8>) -> Vec<arrow::record_batch::RecordBatch> {
+        ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))
             .unwrap()
             .build()
             .unwrap()
-        {
-            let batch = batch.unwrap();
+            .map(Result::unwrap)
+            .collect()
+    }
+
+    fn local_pods(bytes: Vec<u8>) -> Vec<String> {
+        let mut out = Vec::new();
+        for batch in batches(bytes) {
             let col = batch.column_by_name("localPod").unwrap();
             let dict = col.as_dictionary::<Int32Type>();
             let values = dict.values().as_string::<i32>();
@@ -566,27 +679,85 @@ mod tests {
     /// `write_batch` call: the next call may bring other text at that address.
     #[test]
     fn reused_addresses_with_new_text_get_their_own_values() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.parquet");
-        let meta = RunMeta {
-            environment: "production".into(),
-            local_cloud: "aws".into(),
-            local_region: "us-east-1".into(),
-            local_cluster: "c".into(),
-            interval_seconds: 60,
-        };
-        let mut sink = ParquetSink::create(&path, &meta).unwrap();
+        let mut w =
+            ParquetWriter::with_writer(Vec::new(), "t".into(), Schema::Upstream, &meta(&[]))
+                .unwrap();
         let mut buf = String::from("pod-a");
         let twin = String::from("pod-a"); // same text, another address
-        sink.write_batch(&[flow(&buf), flow(&twin), flow(&buf)])
+        w.write_flows(&[flow(&buf), flow(&twin), flow(&buf)])
             .unwrap();
         buf.replace_range(.., "pod-b"); // same address and length, new text
-        sink.write_batch(&[flow(&buf), flow(&twin)]).unwrap();
-        assert_eq!(Box::new(sink).finish().unwrap(), 10);
+        w.write_flows(&[flow(&buf), flow(&twin)]).unwrap();
+        let (bytes, rows) = w.into_inner().unwrap();
+        assert_eq!(rows, 10);
         let want: Vec<&str> = ["pod-a", "pod-a", "pod-a", "pod-b", "pod-a"]
             .iter()
             .flat_map(|p| [*p, *p])
             .collect();
-        assert_eq!(local_pods(&path), want);
+        assert_eq!(local_pods(bytes), want);
+    }
+
+    /// SPEC §6.3: a flow's flags are a Parquet map, the same on both rows,
+    /// keys in byte order.
+    #[test]
+    fn flags_are_a_map_on_both_rows() {
+        let m = meta(&["NLB", "CROSS_AZ"]);
+        let cross = m.flag_names.id("CROSS_AZ").unwrap();
+        let nlb = m.flag_names.id("NLB").unwrap();
+        let mut w =
+            ParquetWriter::with_writer(Vec::new(), "t".into(), Schema::Upstream, &m).unwrap();
+        let mut a = flow("a");
+        a.flags.set(nlb, true);
+        a.flags.set(cross, false);
+        let b = flow("b");
+        let mut c = flow("c");
+        c.flags.set(cross, true);
+        w.write_flows(&[a, b, c]).unwrap();
+        let (bytes, _) = w.into_inner().unwrap();
+        let mut rows = Vec::new();
+        for batch in batches(bytes) {
+            let map = batch.column_by_name("connectionFlags").unwrap().as_map();
+            for i in 0..map.len() {
+                let entries = map.value(i);
+                let keys = entries.column(0).as_string::<i32>();
+                let values = entries.column(1).as_boolean();
+                let row: Vec<String> = (0..entries.len())
+                    .map(|j| format!("{}={}", keys.value(j), values.value(j)))
+                    .collect();
+                rows.push(row.join(","));
+            }
+        }
+        assert_eq!(
+            rows,
+            [
+                "CROSS_AZ=false,NLB=true",
+                "CROSS_AZ=false,NLB=true",
+                "",
+                "",
+                "CROSS_AZ=true",
+                "CROSS_AZ=true"
+            ]
+        );
+    }
+
+    #[test]
+    fn dual_addresses_are_ipv6_text() {
+        let mut w =
+            ParquetWriter::with_writer(Vec::new(), "t".into(), Schema::Dual, &meta(&[])).unwrap();
+        let mut f = flow("a");
+        f.remote.ip = "2600:1f18::5".parse().unwrap();
+        w.write_flows(&[f]).unwrap();
+        let (bytes, _) = w.into_inner().unwrap();
+        let batch = &batches(bytes)[0];
+        let text = |name: &str| {
+            let dict = batch
+                .column_by_name(name)
+                .unwrap()
+                .as_dictionary::<Int32Type>();
+            let values = dict.values().as_string::<i32>();
+            values.value(dict.keys().value(0) as usize).to_string()
+        };
+        assert_eq!(text("localIP"), "::ffff:10.244.1.11");
+        assert_eq!(text("remoteIP"), "2600:1f18::5");
     }
 }
