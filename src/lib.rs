@@ -15,3 +15,18 @@ pub mod model;
 pub mod output;
 pub mod ranges;
 pub mod time;
+
+/// An error and its sources, `: `-separated, as `anyhow`'s `{:#}` prints
+/// them: for messages that are not the top-level error. Library errors
+/// name their own context and leave the cause to `source()`, so a cause
+/// is printed once.
+pub fn display_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

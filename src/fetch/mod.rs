@@ -139,7 +139,7 @@ pub enum FetchError {
     /// The new file is in place; only its sidecar could not be written.
     #[error("saved the new file but not its sidecar: {0}")]
     Sidecar(IoError),
-    #[error("{path}: cannot create the ranges directory: {source}")]
+    #[error("{path}: cannot create the ranges directory")]
     Dir {
         path: PathBuf,
         source: std::io::Error,

@@ -254,18 +254,16 @@ fn read_source(path: &Path) -> Result<Vec<u8>, InventoryError> {
     let name = display(path);
     let mut reader = crate::io::open_input(path).map_err(|e| InventoryError::Read {
         path: name.clone(),
-        message: match e {
-            crate::io::IoError::Open { source, .. } => source.to_string(),
-            other => other.to_string(),
+        source: match e {
+            crate::io::IoError::Open { source, .. }
+            | crate::io::IoError::Temp { source, .. }
+            | crate::io::IoError::Persist { source, .. } => source,
         },
     })?;
     let mut bytes = Vec::new();
     reader
         .read_to_end(&mut bytes)
-        .map_err(|e| InventoryError::Read {
-            path: name,
-            message: e.to_string(),
-        })?;
+        .map_err(|source| InventoryError::Read { path: name, source })?;
     Ok(bytes)
 }
 

@@ -15,8 +15,12 @@ pub use load::load;
 
 #[derive(Debug, Error)]
 pub enum InventoryError {
-    #[error("{path}: {message}")]
-    Read { path: String, message: String },
+    #[error("{path}: cannot read it")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{path}: not valid kubectl JSON (line {line}, column {column}): {message}")]
     Json {
         path: String,

@@ -17,7 +17,7 @@ use crate::output::{OutputError, Sink};
 
 #[derive(Debug, Error)]
 pub enum PipelineError {
-    #[error("{file}: read error: {source}")]
+    #[error("{file}: read error")]
     Read { file: String, source: io::Error },
     #[error("{file}:{line}: malformed line (--strict): {reason}")]
     Strict {

@@ -25,7 +25,7 @@ pub use load::{load, regional_provider, LoadedFile, LoadedRanges, RangeSources};
 
 #[derive(Debug, Error)]
 pub enum RangesError {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: String,
         source: std::io::Error,
