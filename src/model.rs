@@ -344,9 +344,15 @@ impl FlagSet {
     /// The flags that are set, in id order — which is the names' byte
     /// order, since [`FlagNames`] is sorted.
     pub fn iter(self) -> impl Iterator<Item = (FlagId, bool)> {
-        (0..MAX_FLAGS as u8)
-            .map(FlagId)
-            .filter_map(move |id| self.get(id).map(|v| (id, v)))
+        let mut rest = self.present;
+        std::iter::from_fn(move || {
+            (rest != 0).then(|| {
+                let i = rest.trailing_zeros() as u8;
+                rest &= rest - 1;
+                let id = FlagId(i);
+                (id, self.value & (1 << i) != 0)
+            })
+        })
     }
 }
 
@@ -495,6 +501,30 @@ mod tests {
         }
         assert_eq!(Protocol::from_number(6), Protocol::Tcp);
         assert_eq!(Protocol::from_number(250).as_str(), "unknown");
+    }
+
+    #[test]
+    fn flag_sets_iterate_in_name_order() {
+        let names =
+            FlagNames::new(["NLB", "CROSS_AZ", "NAT_GATEWAY", "NLB"].map(String::from)).unwrap();
+        assert_eq!(
+            names.iter().collect::<Vec<_>>(),
+            ["CROSS_AZ", "NAT_GATEWAY", "NLB"]
+        );
+        let id = |n: &str| names.id(n).unwrap();
+        let mut set = FlagSet::EMPTY;
+        assert!(set.is_empty());
+        set.set(id("NLB"), true);
+        set.set(id("CROSS_AZ"), true);
+        set.set(id("CROSS_AZ"), false);
+        assert_eq!(set.get(id("NAT_GATEWAY")), None);
+        assert_eq!(set.get(id("CROSS_AZ")), Some(false));
+        let listed: Vec<(&str, bool)> = set.iter().map(|(i, v)| (names.name(i), v)).collect();
+        assert_eq!(listed, [("CROSS_AZ", false), ("NLB", true)]);
+        assert_eq!(set.len(), 2);
+        assert_eq!(names.id("OTHER"), None);
+        let many = FlagNames::new((0..65).map(|i| format!("F{i}")));
+        assert_eq!(many, Err(65));
     }
 
     #[test]

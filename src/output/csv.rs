@@ -400,6 +400,77 @@ mod tests {
         }
     }
 
+    /// SPEC §6.3: `{}`, or `{'A':true,'B':false}` in byte order of the names,
+    /// the same on both rows; quoted, as the map text holds a comma.
+    #[test]
+    fn flags_cells_are_clickhouse_maps() {
+        use crate::model::{
+            Cloud, ConnectionClass, Endpoint, FlagNames, LocalSite, Protocol, RunMeta,
+        };
+        let meta = RunMeta {
+            environment: String::new(),
+            local: LocalSite {
+                cloud: Cloud::Aws,
+                region: "us-east-1".into(),
+            },
+            cluster: String::new(),
+            interval_seconds: 60,
+            flag_names: FlagNames::new(["NLB", "CROSS_AZ"].map(String::from)).unwrap(),
+        };
+        let ip = "10.0.0.1".parse().unwrap();
+        let plain = LabelledFlow::new(
+            0,
+            Protocol::Tcp,
+            ConnectionClass::IntraVpc,
+            Endpoint::bare(ip, 1),
+            Endpoint::bare(ip, 2),
+        );
+        let mut two = plain;
+        two.flags.set(meta.flag_names.id("NLB").unwrap(), true);
+        two.flags
+            .set(meta.flag_names.id("CROSS_AZ").unwrap(), false);
+        let mut one = plain;
+        one.flags.set(meta.flag_names.id("CROSS_AZ").unwrap(), true);
+        let mut w = CsvWriter::with_writer(
+            Vec::new(),
+            "t".into(),
+            Compression::None,
+            Schema::Upstream,
+            &meta,
+        )
+        .unwrap();
+        w.write_flows(&[two, plain, one]).unwrap();
+        let (bytes, rows) = w.into_inner().unwrap();
+        assert_eq!(rows, 6);
+        let mut r = ::csv::Reader::from_reader(bytes.as_slice());
+        let at = r
+            .headers()
+            .unwrap()
+            .iter()
+            .position(|h| h == "connectionFlags")
+            .unwrap();
+        let cells: Vec<String> = r
+            .records()
+            .map(|rec| rec.unwrap()[at].to_string())
+            .collect();
+        assert_eq!(
+            cells,
+            [
+                "{'CROSS_AZ':false,'NLB':true}",
+                "{'CROSS_AZ':false,'NLB':true}",
+                "{}",
+                "{}",
+                "{'CROSS_AZ':true}",
+                "{'CROSS_AZ':true}"
+            ]
+        );
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(
+            text.contains(",\"{'CROSS_AZ':false,'NLB':true}\","),
+            "{text}"
+        );
+    }
+
     #[test]
     fn ipv4_and_integers() {
         let mut out = Vec::new();

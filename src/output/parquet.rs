@@ -111,6 +111,7 @@ struct StrDict {
 }
 
 impl StrDict {
+    #[inline]
     fn key(&mut self, s: &str) -> i32 {
         let ptr = (s.as_ptr() as usize, s.len());
         if let Some((p, l, key)) = self.last {
@@ -145,6 +146,7 @@ impl StrDict {
         self.by_ptr.clear();
     }
 
+    #[inline]
     fn push2(&mut self, s: &str) {
         let k = self.key(s);
         self.keys.extend_from_slice(&[k, k]);
@@ -237,6 +239,11 @@ impl FlagsColumn {
     }
 
     fn push2(&mut self, flags: FlagSet) {
+        if flags.is_empty() {
+            let end = self.keys.len() as i32;
+            self.offsets.extend_from_slice(&[end, end]);
+            return;
+        }
         for _ in 0..2 {
             for (id, v) in flags.iter() {
                 self.keys.push(id.index() as u8);
