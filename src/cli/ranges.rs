@@ -87,7 +87,14 @@ pub struct FetchArgs {
     /// Largest file accepted, e.g. 64M, 512K or a byte count
     #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = fetch::parse_size)]
     pub max_size: u64,
-    /// Extra attempts after a transient failure (5xx, timeout, connection error; never 404)
+    /// Extra attempts after a transient failure (5xx, 408, 429, timeout, connection
+    /// error; never 404); `--retries 0` fails fast, at the first error
+    ///
+    /// The pause before each retry starts at 1 s and doubles: 1 s, 2 s, 4 s with the
+    /// default 3, so an unreachable host costs four attempts (each up to
+    /// --connect-timeout to connect) and 7 s of pauses before the provider fails —
+    /// about 19 s on "no route to host". With `--retries 0` it fails after one attempt,
+    /// with no pause. A failure other than 404 also ends the Azure walk-back.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub retries: u32,
     /// First pause before a retry, in milliseconds; doubled each time
