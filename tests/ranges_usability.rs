@@ -1,7 +1,16 @@
 //! Issue 16 ("what a new user trips over") for `ranges fetch|show`: the
 //! `--retries` help, and ages measured from the vendors' own dates.
 
+#[path = "support/http.rs"]
+mod http;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
 use assert_cmd::Command;
+use chrono::{DateTime, Utc};
+use http::Server;
+use serde_json::Value;
 
 fn kubenetmon() -> Command {
     let mut c = Command::cargo_bin("kubenetmon").unwrap();
@@ -39,16 +48,6 @@ fn retries_help_says_how_to_fail_fast_and_the_backoff() {
 }
 
 // ---- `ranges show`: the vendor's date, not the copy's, is what ages ----
-
-#[path = "support/http.rs"]
-mod http;
-
-use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
-
-use chrono::{DateTime, Utc};
-use http::Server;
-use serde_json::Value;
 
 const AWS: &[u8] = include_bytes!("../testdata/fetch/aws.json");
 const GCP: &[u8] = include_bytes!("../testdata/fetch/gcp.json");
