@@ -463,7 +463,12 @@ fn show_describes_fetched_files() {
     );
     assert!(text.contains("gcp: MISSING gcp-cloud.json"), "{text}");
     assert!(text.contains("google: MISSING google-goog.json"), "{text}");
-    assert!(!text.contains("warning"), "{text}");
+    // Fresh copies of old data (createDate 2026-08-22, Azure file of 2026-03-01).
+    assert_eq!(
+        text.matches("warning:   older than 7 days").count(),
+        2,
+        "{text}"
+    );
     assert!(text.contains("seconds ago"), "{text}");
 }
 
@@ -534,7 +539,7 @@ fn show_json_and_broken_files() {
     assert_eq!(arr[0]["version"], "1787416625");
     assert_eq!(arr[0]["sha256"], sha256(AWS));
     assert_eq!(arr[0]["meta"]["url"], s.url("/aws.json"));
-    assert_eq!(arr[0]["stale"], false);
+    assert_eq!(arr[0]["stale"], true, "createDate 2026-08-22");
     assert_eq!(arr[1]["status"], "broken");
     assert!(arr[1]["error"].as_str().unwrap().contains("gcp-cloud.json"));
     assert_eq!(arr[2]["status"], "missing");

@@ -8,8 +8,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use kubenetmon::inventory;
-use kubenetmon::label::{classify_remote, LocalSite, PrivateNets};
+use kubenetmon::inventory::{self, Inventory};
+use kubenetmon::label::{classify_remote, LabelIndex, LocalSite, PodSlot, PrivateNets};
 use kubenetmon::ranges::RangeTable;
 use serde::Serialize;
 
@@ -23,7 +23,10 @@ use super::common::{InventoryArgs, LocalArgs, RangeSourceArgs};
   kubenetmon classify 8.8.8.8 --ranges ./ranges --aws ./ip-ranges.json
 
 Without --cloud/--region (or an --inventory to infer them from) only the
-range lookup is shown; with them, the connection class too.")]
+range lookup is shown; with them, the connection class too. With --inventory,
+an address that is a pod's (SPEC §3.5) or a node's InternalIP also gets that
+pod (namespace/name) and node: POD and NODE columns, or \"pod\"/\"node\" keys
+in --json.")]
 pub struct ClassifyArgs {
     /// IP addresses to look up; read from stdin (whitespace-separated) for
     /// `-`, or when none are given and stdin is not a terminal
@@ -44,7 +47,7 @@ pub struct ClassifyArgs {
 }
 
 /// What one input turned into.
-enum Answer {
+enum Answer<'a> {
     Found {
         ip: IpAddr,
         cloud: String,
@@ -54,13 +57,72 @@ enum Answer {
         class: Option<&'static str>,
         /// §3.9 refused to classify (a same-cloud prefix with no region).
         error: Option<String>,
+        /// Who has the address in the inventory, when one was given.
+        owner: Option<Owner<'a>>,
     },
     Unparsable {
         input: String,
     },
 }
 
-/// §5.2's line, keys in its order.
+/// An address's holder in the inventory: a node's InternalIP comes first
+/// (hostNetwork pods share it, so no pod is named), then §3.5's pod choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owner<'a> {
+    Node(&'a str),
+    Pod {
+        namespace: &'a str,
+        name: &'a str,
+        /// `spec.nodeName`; empty when unscheduled.
+        node: &'a str,
+    },
+    /// Several pods that are neither Succeeded nor Failed (§3.5's `multiple_pods`).
+    MultiplePods(usize),
+}
+
+/// Who has `ip` in `inv`; IPv4-mapped IPv6 counts as its IPv4 address.
+fn owner<'a>(ip: IpAddr, inv: &'a Inventory, pods: &LabelIndex<'a>) -> Option<Owner<'a>> {
+    let ip = ip.to_canonical();
+    if let Some(node) = inv.node_by_internal_ip(ip) {
+        return Some(Owner::Node(&node.name));
+    }
+    Some(match *pods.pod(ip)? {
+        PodSlot::One(p) => Owner::Pod {
+            namespace: p.namespace,
+            name: p.name,
+            node: p.node,
+        },
+        PodSlot::Multiple(n) => Owner::MultiplePods(n),
+    })
+}
+
+impl Owner<'_> {
+    /// `namespace/name`.
+    fn pod(&self) -> Option<String> {
+        match self {
+            Owner::Pod {
+                namespace, name, ..
+            } => Some(format!("{namespace}/{name}")),
+            _ => None,
+        }
+    }
+
+    fn node(&self) -> Option<&str> {
+        match *self {
+            Owner::Node(n) | Owner::Pod { node: n, .. } => Some(n).filter(|n| !n.is_empty()),
+            Owner::MultiplePods(_) => None,
+        }
+    }
+
+    fn multiple(&self) -> Option<usize> {
+        match *self {
+            Owner::MultiplePods(n) => Some(n),
+            _ => None,
+        }
+    }
+}
+
+/// §5.2's line, keys in its order; the inventory's keys after them, only when known.
 #[derive(Serialize)]
 struct JsonFound<'a> {
     ip: String,
@@ -72,6 +134,15 @@ struct JsonFound<'a> {
     class: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
+    /// `namespace/name` of the pod with this IP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pod: Option<String>,
+    /// The pod's node, or the node whose InternalIP this is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    node: Option<&'a str>,
+    /// How many live pods claim this IP when no single one does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    multiple_pods: Option<usize>,
 }
 
 #[derive(Serialize)]
@@ -84,17 +155,22 @@ fn unparsable_message(input: &str) -> String {
     format!("{input:?} is not an IPv4 or IPv6 address")
 }
 
-fn answer(
+/// The inventory and its pod index, when `--inventory` was given.
+type Pods<'a> = Option<(&'a Inventory, LabelIndex<'a>)>;
+
+fn answer<'a>(
     input: &str,
     table: &RangeTable,
     local: Option<&LocalSite>,
     private: &PrivateNets,
-) -> Answer {
+    pods: &Pods<'a>,
+) -> Answer<'a> {
     let Ok(ip) = input.trim().parse::<IpAddr>() else {
         return Answer::Unparsable {
             input: input.to_string(),
         };
     };
+    let owner = pods.as_ref().and_then(|(inv, idx)| owner(ip, inv, idx));
     let looked_up = |error: Option<String>| {
         let m = table.lookup(ip);
         Answer::Found {
@@ -105,6 +181,7 @@ fn answer(
             prefix: m.map_or(String::new(), |m| m.prefix.to_string()),
             class: None,
             error,
+            owner,
         }
     };
     match local {
@@ -118,6 +195,7 @@ fn answer(
                 prefix: r.basis.prefix().map_or(String::new(), |p| p.to_string()),
                 class: Some(r.class.as_str()),
                 error: None,
+                owner,
             },
             Err(e) => looked_up(Some(e.to_string())),
         },
@@ -204,16 +282,17 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     let loaded = args.ranges.load(cloud)?;
     let local = args.local.resolve(cloud, region, &loaded.table)?;
     let private = args.local.private_nets();
+    let pods: Pods<'_> = inventory.as_ref().map(|inv| (inv, LabelIndex::new(inv)));
 
     let answers = inputs
         .iter()
-        .map(|i| answer(i, &loaded.table, local.as_ref(), &private));
+        .map(|i| answer(i, &loaded.table, local.as_ref(), &private, &pods));
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let result = if args.json {
         write_json(&mut out, answers)
     } else {
-        write_table(&mut out, answers, local.is_some())
+        write_table(&mut out, answers, local.is_some(), pods.is_some())
     }
     .and_then(|failed| out.flush().map(|()| failed));
     match result {
@@ -229,7 +308,10 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Writes one line per answer; true when some input failed.
-fn write_json(out: &mut impl Write, answers: impl Iterator<Item = Answer>) -> io::Result<bool> {
+fn write_json<'a>(
+    out: &mut impl Write,
+    answers: impl Iterator<Item = Answer<'a>>,
+) -> io::Result<bool> {
     let mut failed = false;
     for a in answers {
         match a {
@@ -241,6 +323,7 @@ fn write_json(out: &mut impl Write, answers: impl Iterator<Item = Answer>) -> io
                 prefix,
                 class,
                 error,
+                owner,
             } => {
                 failed |= error.is_some();
                 let line = JsonFound {
@@ -251,6 +334,9 @@ fn write_json(out: &mut impl Write, answers: impl Iterator<Item = Answer>) -> io
                     prefix: &prefix,
                     class,
                     error: error.as_deref(),
+                    pod: owner.and_then(|o| o.pod()),
+                    node: owner.as_ref().and_then(Owner::node),
+                    multiple_pods: owner.and_then(|o| o.multiple()),
                 };
                 serde_json::to_writer(&mut *out, &line)?;
             }
@@ -270,14 +356,18 @@ fn write_json(out: &mut impl Write, answers: impl Iterator<Item = Answer>) -> io
 
 /// An aligned table (so it needs every answer first); `-` marks empty
 /// values. Unparsable inputs are reported on stderr.
-fn write_table(
+fn write_table<'a>(
     out: &mut impl Write,
-    answers: impl Iterator<Item = Answer>,
+    answers: impl Iterator<Item = Answer<'a>>,
     with_class: bool,
+    with_pods: bool,
 ) -> io::Result<bool> {
     let mut header = vec!["IP", "CLOUD", "REGION", "SERVICE", "PREFIX"];
     if with_class {
         header.push("CLASS");
+    }
+    if with_pods {
+        header.extend(["POD", "NODE"]);
     }
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     let mut failed = false;
@@ -291,6 +381,7 @@ fn write_table(
                 prefix,
                 class,
                 error,
+                owner,
             } => {
                 let dash = |s: String| if s.is_empty() { "-".to_string() } else { s };
                 let mut row = vec![
@@ -302,6 +393,14 @@ fn write_table(
                 ];
                 if with_class {
                     row.push(class.unwrap_or("-").to_string());
+                }
+                if with_pods {
+                    let pod = match owner {
+                        Some(Owner::MultiplePods(n)) => format!("{n} pods"),
+                        o => dash(o.and_then(|o| o.pod()).unwrap_or_default()),
+                    };
+                    let node = owner.as_ref().and_then(Owner::node).unwrap_or("-");
+                    row.extend([pod, node.to_string()]);
                 }
                 if let Some(e) = error {
                     failed = true;

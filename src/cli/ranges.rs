@@ -10,7 +10,8 @@ use clap::{Args, Subcommand};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use kubenetmon::fetch::{
-    self, CacheEntry, EntryState, FetchError, FetchOptions, Limits, NoProgress, Progress, Urls,
+    self, CacheEntry, EntryState, FetchError, FetchOptions, FileSummary, Limits, NoProgress,
+    Progress, PublishedFrom, Urls, AZURE_FALLBACK_CHANGE_NUMBER, AZURE_FALLBACK_DATE,
     STALE_AFTER_DAYS,
 };
 use kubenetmon::ranges::{default_cache_dir, Provider};
@@ -87,7 +88,14 @@ pub struct FetchArgs {
     /// Largest file accepted, e.g. 64M, 512K or a byte count
     #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = fetch::parse_size)]
     pub max_size: u64,
-    /// Extra attempts after a transient failure (5xx, timeout, connection error; never 404)
+    /// Extra attempts after a transient failure (5xx, 408, 429, timeout, connection
+    /// error; never 404); `--retries 0` fails fast, at the first error
+    ///
+    /// The pause before each retry starts at 1 s and doubles: 1 s, 2 s, 4 s with the
+    /// default 3, so an unreachable host costs four attempts (each up to
+    /// --connect-timeout to connect) and 7 s of pauses before the provider fails —
+    /// about 19 s on "no route to host". With `--retries 0` it fails after one attempt,
+    /// with no pause. A failure other than 404 also ends the Azure walk-back.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub retries: u32,
     /// First pause before a retry, in milliseconds; doubled each time
@@ -341,6 +349,44 @@ fn human_age(secs: i64) -> String {
     }
 }
 
+/// Azure's changeNumber is the one of the known dated file: that date exactly.
+fn is_known_azure_file(s: &FileSummary) -> bool {
+    s.version.trim().parse() == Ok(AZURE_FALLBACK_CHANGE_NUMBER)
+}
+
+/// "102 days ago"; "400 days ago or more" when the date is only an upper bound.
+fn published_age(s: &FileSummary) -> String {
+    let age = human_age(s.age_seconds.unwrap_or_default());
+    if s.published_from == Some(PublishedFrom::ChangeNumber) && !is_known_azure_file(s) {
+        format!("{age} or more")
+    } else {
+        age
+    }
+}
+
+/// A fetch this recent that still holds old data points at its source.
+const RECENT_FETCH_SECS: i64 = 86_400;
+
+fn stale_warning(s: &FileSummary) -> String {
+    let refresh = "refresh with `kubenetmon ranges fetch`";
+    if s.published_at.is_none() {
+        return format!(
+            "older than {STALE_AFTER_DAYS} days (this copy is from {}; the vendor's date \
+             is unknown); {refresh}",
+            human_age(s.age_seconds.unwrap_or_default())
+        );
+    }
+    let age = published_age(s);
+    match s.fetched_age_seconds {
+        Some(f) if s.fetched_from == "sidecar" && (0..RECENT_FETCH_SECS).contains(&f) => format!(
+            "older than {STALE_AFTER_DAYS} days (published {age}) although fetched {}: its \
+             source is behind (a stale mirror, or Azure's fallback file?)",
+            human_age(f)
+        ),
+        _ => format!("older than {STALE_AFTER_DAYS} days (published {age}); {refresh}"),
+    }
+}
+
 fn write_entry(out: &mut impl Write, e: &CacheEntry) -> std::io::Result<()> {
     let name = e.provider.file_name();
     match &e.state {
@@ -352,14 +398,41 @@ fn write_entry(out: &mut impl Write, e: &CacheEntry) -> std::io::Result<()> {
         EntryState::Broken { error } => writeln!(out, "\n{}: BROKEN {name}: {error}", e.provider),
         EntryState::Present(s) => {
             writeln!(out, "\n{}: {name} ({} bytes)", e.provider, s.size)?;
-            let age = match (&s.fetched_at, s.age_seconds) {
+            let published = match (&s.published_at, s.age_seconds) {
+                (Some(at), Some(_)) if s.published_from == Some(PublishedFrom::ChangeNumber) => {
+                    let (bound, relation) = if is_known_azure_file(s) {
+                        ("", "is that".to_string())
+                    } else {
+                        (
+                            " or earlier",
+                            format!("is below {AZURE_FALLBACK_CHANGE_NUMBER}, that"),
+                        )
+                    };
+                    format!(
+                        "{at}{bound} ({}: changeNumber {} {relation} of \
+                         ServiceTags_Public_{AZURE_FALLBACK_DATE}.json; the file itself carries no date)",
+                        published_age(s),
+                        s.version
+                    )
+                }
+                (Some(at), Some(age)) => format!("{at} ({})", human_age(age)),
+                _ if e.provider == Provider::Azure => format!(
+                    "unknown (changeNumber {}; Azure files carry no date, and no sidecar \
+                     names the ServiceTags_Public_YYYYMMDD.json it came from)",
+                    s.version
+                ),
+                _ if s.created.is_empty() => "unknown (the file carries no date)".to_string(),
+                _ => format!("unknown (cannot read the date {:?})", s.created),
+            };
+            writeln!(out, "  published: {published}")?;
+            let copied = match (&s.fetched_at, s.fetched_age_seconds) {
                 (Some(at), Some(age)) => format!("{at} ({})", human_age(age)),
                 _ => "unknown".to_string(),
             };
-            if s.age_from == "sidecar" {
-                writeln!(out, "  fetched:   {age}")?;
+            if s.fetched_from == "sidecar" {
+                writeln!(out, "  fetched:   {copied}")?;
             } else {
-                writeln!(out, "  modified:  {age}")?;
+                writeln!(out, "  modified:  {copied}")?;
             }
             let mut version = format!("{} {}", version_label(e.provider), s.version);
             if !s.created.is_empty() {
@@ -383,10 +456,7 @@ fn write_entry(out: &mut impl Write, e: &CacheEntry) -> std::io::Result<()> {
                 (None, None) => writeln!(out, "  source:    unknown")?,
             }
             if s.stale {
-                writeln!(
-                    out,
-                    "  warning:   older than {STALE_AFTER_DAYS} days; refresh with `kubenetmon ranges fetch`"
-                )?;
+                writeln!(out, "  warning:   {}", stale_warning(s))?;
             }
             Ok(())
         }

@@ -18,7 +18,10 @@ use crate::io::{write_atomic, IoError};
 use crate::ranges::{parse_provider, Provider, RangesError};
 
 pub use http::{NoProgress, Progress};
-pub use show::{inspect, CacheEntry, EntryState, FileSummary, STALE_AFTER_DAYS};
+pub use show::{
+    azure_file_date, inspect, vendor_date, CacheEntry, EntryState, FileSummary, PublishedFrom,
+    STALE_AFTER_DAYS,
+};
 
 /// Where AWS publishes `ip-ranges.json`.
 pub const AWS_URL: &str = "https://ip-ranges.amazonaws.com/ip-ranges.json";
@@ -31,6 +34,10 @@ pub const AZURE_URL: &str = "https://download.microsoft.com/download/7/1/D/71D86
 /// A date Microsoft is known to have published a file for (changeNumber 375),
 /// used when no file of the last [`AZURE_WALK_BACK_DAYS`] days is found.
 pub const AZURE_FALLBACK_DATE: &str = "20251028";
+/// The `changeNumber` of the file of [`AZURE_FALLBACK_DATE`]; change numbers
+/// only grow, so a file at or below it is no newer than that date. Bump the
+/// two together.
+pub const AZURE_FALLBACK_CHANGE_NUMBER: u64 = 375;
 /// How many days before today the Azure walk-back tries (today included
 /// besides), at one request per day.
 pub const AZURE_WALK_BACK_DAYS: u32 = 90;

@@ -437,7 +437,11 @@ fn inspect_reports_missing_broken_and_present() {
     assert_eq!(aws.services, ["amazon", "ec2", "s3"]);
     assert!(aws.meta.is_none());
     assert!(aws.meta_problem.as_deref().unwrap().contains("no sidecar"));
-    assert!(!aws.stale);
+    // Aged by its createDate, not by the file written a moment ago.
+    assert_eq!(aws.published_at.as_deref(), Some("2026-08-22T16:37:05Z"));
+    assert_eq!((aws.age_from, aws.fetched_from), ("published", "mtime"));
+    assert!(aws.fetched_age_seconds.unwrap() < 3600);
+    assert!(aws.stale);
     assert!(
         matches!(&entries[1].state, EntryState::Broken { error } if error.contains("gcp-cloud.json"))
     );
@@ -455,18 +459,33 @@ fn inspect_ages_by_sidecar_and_flags_stale() {
         .result
         .unwrap();
     let now = Utc::now();
-    let EntryState::Present(fresh) = &inspect(dir.path(), now)[0].state else {
-        panic!()
+    // testdata/fetch/aws.json: "createDate": "2026-08-22-16-37-05" (UTC).
+    let published = chrono::DateTime::parse_from_rfc3339("2026-08-22T16:37:05Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let at = |t| match &inspect(dir.path(), t)[0].state {
+        EntryState::Present(f) => f.clone(),
+        other => panic!("{other:?}"),
     };
+    let fresh = at(published + chrono::Duration::days(7));
     assert!(fresh.meta_problem.is_none());
     assert_eq!(fresh.meta.as_ref().unwrap().url, s.url("/aws.json"));
+    assert_eq!(
+        (fresh.age_from, fresh.fetched_from),
+        ("published", "sidecar")
+    );
+    assert_eq!(fresh.age_seconds, Some(7 * 86_400));
     assert!(!fresh.stale);
-    let later = now + chrono::Duration::days(8);
-    let EntryState::Present(old) = &inspect(dir.path(), later)[0].state else {
-        panic!()
-    };
+    let old = at(published + chrono::Duration::days(7) + chrono::Duration::seconds(1));
     assert!(old.stale);
-    assert!(old.age_seconds.unwrap() >= 8 * 86_400 - 60);
+    // The fetch itself is aged by the sidecar's time.
+    let fetched = at(now + chrono::Duration::days(8))
+        .fetched_age_seconds
+        .unwrap();
+    assert!(
+        (8 * 86_400 - 60..=8 * 86_400).contains(&fetched),
+        "{fetched}"
+    );
     // Edited after the fetch: the sidecar no longer speaks for it.
     let path = dir.path().join("aws-ip-ranges.json");
     let mut edited = AWS.to_vec();
@@ -500,4 +519,80 @@ fn sidecar_failure_is_reported_after_the_file_is_replaced() {
     );
     assert!(!report.kept_previous);
     assert_eq!(std::fs::read(&path).unwrap(), AWS);
+}
+
+#[test]
+fn vendor_dates_from_each_providers_fields() {
+    let t = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    assert_eq!(
+        vendor_date(Provider::Aws, "1787416625", "2026-08-22-16-37-05", None),
+        Some((t("2026-08-22T16:37:05Z"), PublishedFrom::CreateDate))
+    );
+    assert_eq!(vendor_date(Provider::Aws, "1", "2026-08-22", None), None);
+    assert_eq!(vendor_date(Provider::Aws, "1", "", None), None);
+    // creationTime is Pacific time; the syncToken (ms) is the instant.
+    let google = vendor_date(
+        Provider::Google,
+        "1787407470974",
+        "2026-08-22T07:04:30.974055",
+        None,
+    );
+    assert_eq!(
+        google,
+        Some((t("2026-08-22T14:04:30.974Z"), PublishedFrom::CreationTime))
+    );
+    // A token more than 14 hours off is not this moment: creationTime as UTC.
+    let far = t("2026-08-22T21:04:31Z").timestamp_millis().to_string();
+    assert_eq!(
+        vendor_date(Provider::Gcp, &far, "2026-08-22T07:04:30", None),
+        Some((t("2026-08-22T07:04:30Z"), PublishedFrom::CreationTime))
+    );
+    assert_eq!(vendor_date(Provider::Gcp, "1787407470974", "", None), None);
+    // Azure: the file name's date, else changeNumber against the known file.
+    let feb = NaiveDate::from_ymd_opt(2026, 2, 10);
+    assert_eq!(
+        vendor_date(Provider::Azure, "375", "", feb),
+        Some((t("2026-02-10T00:00:00Z"), PublishedFrom::AzureFileName))
+    );
+    for n in ["375", "12"] {
+        assert_eq!(
+            vendor_date(Provider::Azure, n, "", None),
+            Some((t("2025-10-28T00:00:00Z"), PublishedFrom::ChangeNumber)),
+            "{n}"
+        );
+    }
+    assert_eq!(vendor_date(Provider::Azure, "376", "", None), None);
+    assert_eq!(vendor_date(Provider::Azure, "", "", None), None);
+}
+
+#[test]
+fn azure_file_dates_from_names_and_urls() {
+    let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day);
+    assert_eq!(
+        azure_file_date("https://download.microsoft.com/x/ServiceTags_Public_20251028.json"),
+        d(2025, 10, 28)
+    );
+    assert_eq!(
+        azure_file_date("http://m/servicetags_public_20260210.JSON?sig=1#a"),
+        d(2026, 2, 10)
+    );
+    assert_eq!(
+        azure_file_date(r"C:\dl\ServiceTags_Public_20260101.json"),
+        d(2026, 1, 1)
+    );
+    for bad in [
+        "ServiceTags_Public_2026021.json",
+        "ServiceTags_Public_20261340.json",
+        "ServiceTags_Public_2026O210.json",
+        "ServiceTags_AzureGovernment_20260210.json",
+        "https://m/ServiceTags_Public_20260210.json/latest",
+        "azure-latest.json",
+        "",
+    ] {
+        assert_eq!(azure_file_date(bad), None, "{bad}");
+    }
 }
