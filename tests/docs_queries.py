@@ -85,9 +85,10 @@ def doc_blocks():
 
 def ddl_from_schema():
     text = read(os.path.join(ROOT, "docs", "schema.md"))
-    blocks = [b for b in re.findall(r"```sql\n(.*?)```", text, re.S) if "CREATE TABLE" in b]
+    blocks = [b for b in re.findall(r"```sql\n(.*?)```", text, re.S)
+              if "CREATE TABLE IF NOT EXISTS network_flows_0\n" in b]
     if len(blocks) != 1:
-        fail(f"docs/schema.md: expected one ```sql block with CREATE TABLE, found {len(blocks)}")
+        fail(f"docs/schema.md: expected one ```sql block with CREATE TABLE network_flows_0, found {len(blocks)}")
     return blocks[0].strip().rstrip(";")
 
 

@@ -14,6 +14,7 @@ use kubenetmon::ranges::RangeTable;
 use serde::Serialize;
 
 use super::common::{InventoryArgs, LocalArgs, RangeSourceArgs};
+use crate::cli::UsageError;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -216,9 +217,9 @@ fn inputs(args: &[String]) -> anyhow::Result<Vec<String>> {
     let mut out = Vec::new();
     if args.is_empty() {
         if io::stdin().is_terminal() {
-            anyhow::bail!(UsageError(
-                "no addresses given: pass them as arguments or on stdin".into()
-            ));
+            return Err(
+                UsageError::new("no addresses given: pass them as arguments or on stdin").into(),
+            );
         }
         read_stdin(&mut out)?;
         return Ok(out);
@@ -237,18 +238,6 @@ fn inputs(args: &[String]) -> anyhow::Result<Vec<String>> {
     Ok(out)
 }
 
-/// A usage mistake: exit code 2, like clap's own.
-#[derive(Debug)]
-struct UsageError(String);
-
-impl std::fmt::Display for UsageError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
-
 pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     let ips_from_stdin = args.ips.is_empty() || args.ips.iter().any(|a| a == "-");
     if ips_from_stdin
@@ -258,20 +247,13 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .any(|p| p.as_os_str() == "-")
     {
-        eprintln!(
-            "kubenetmon: error: stdin (`-`) cannot hold both the addresses and the inventory; \
-             pass the addresses as arguments or the inventory as a file"
-        );
-        return Ok(ExitCode::from(2));
+        return Err(UsageError::new(
+            "stdin (`-`) cannot hold both the addresses and the inventory; \
+             pass the addresses as arguments or the inventory as a file",
+        )
+        .into());
     }
-    let inputs = match inputs(&args.ips) {
-        Ok(i) => i,
-        Err(e) if e.is::<UsageError>() => {
-            eprintln!("kubenetmon: error: {e}");
-            return Ok(ExitCode::from(2));
-        }
-        Err(e) => return Err(e),
-    };
+    let inputs = inputs(&args.ips)?;
     let inventory = if args.inventory.inventory.is_empty() {
         None
     } else {
@@ -404,13 +386,13 @@ fn write_table<'a>(
                 }
                 if let Some(e) = error {
                     failed = true;
-                    eprintln!("kubenetmon: error: {e}");
+                    err!("{e}");
                 }
                 rows.push(row);
             }
             Answer::Unparsable { input } => {
                 failed = true;
-                eprintln!("kubenetmon: error: {}", unparsable_message(&input));
+                err!("{}", unparsable_message(&input));
             }
         }
     }
