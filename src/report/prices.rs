@@ -179,10 +179,13 @@ impl Prices {
             let pad = " ".repeat(5 - cloud.as_str().len());
             s.push_str(&format!(" \"{cloud}\":{pad} {{"));
             for (j, rate) in Rate::ALL.into_iter().enumerate() {
-                let sep = if j == 0 { "" } else { ", " };
-                let wrap = if j == 3 { "\n           " } else { "" };
+                let sep = match j {
+                    0 => "",
+                    3 => ",\n           ",
+                    _ => ", ",
+                };
                 s.push_str(&format!(
-                    "{sep}{wrap}\"{rate}\": {}",
+                    "{sep}\"{rate}\": {}",
                     json_number(self.get(cloud, rate))
                 ));
             }

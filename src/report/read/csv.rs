@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use memchr::{memchr_iter, memrchr};
+use memchr::{memchr, memchr_iter, memrchr};
 use rayon::prelude::*;
 
 use super::{col, parse_datetime, parse_flags, resolve_columns, Needed, Progress, ReadError};
@@ -74,6 +74,7 @@ pub(super) fn read(
         carry: Vec::new(),
         done: false,
         progress,
+        free: Vec::new(),
         count,
         size_hint: 0,
     };
@@ -115,6 +116,7 @@ pub(super) fn read(
             next_line += out.newlines;
             agg.merge(out.agg);
         }
+        blocks.free.extend(current);
         current = next.map_err(read_err)?;
     }
     Ok(schema)
@@ -126,18 +128,15 @@ fn split_header(line: &[u8]) -> Vec<String> {
     let mut rdr = csv_core::Reader::new();
     let mut out = vec![0u8; line.len() + 16];
     let mut ends = vec![0usize; line.len() + 2];
-    let (_, _, nout, nend) = rdr.read_record(line, &mut out, &mut ends);
-    let (nend, nout) = if nend == 0 {
-        let (_, _, o2, e2) = rdr.read_record(&[], &mut out[nout..], &mut ends);
-        (e2, nout + o2)
-    } else {
-        (nend, nout)
-    };
-    let _ = nout;
+    let (_, _, mut nout, mut nend) = rdr.read_record(line, &mut out, &mut ends);
+    // The end of input ends the last field.
+    let (_, _, o, e) = rdr.read_record(&[], &mut out[nout..], &mut ends[nend..]);
+    nout += o;
+    nend += e;
     let mut names = Vec::with_capacity(nend);
     let mut start = 0;
     for &end in &ends[..nend] {
-        names.push(String::from_utf8_lossy(&out[start..end]).into_owned());
+        names.push(String::from_utf8_lossy(&out[start..end.min(nout)]).into_owned());
         start = end;
     }
     names
@@ -150,6 +149,9 @@ struct Blocks<'p, R> {
     carry: Vec<u8>,
     done: bool,
     progress: &'p dyn Progress,
+    /// Buffers of blocks already parsed, for the next blocks (no page
+    /// faults for fresh memory).
+    free: Vec<Vec<u8>>,
     /// Bytes read from the file so far, not yet reported.
     count: Arc<AtomicU64>,
     size_hint: usize,
@@ -189,7 +191,10 @@ impl<R: BufRead> Blocks<'_, R> {
         if self.done && self.carry.is_empty() {
             return Ok(None);
         }
-        let mut data = std::mem::take(&mut self.carry);
+        let mut data = self.free.pop().unwrap_or_default();
+        data.clear();
+        data.extend_from_slice(&self.carry);
+        self.carry.clear();
         let mut want = BLOCK_BYTES.max(self.size_hint);
         data.reserve(want.saturating_sub(data.len()) + 64 * 1024);
         loop {
@@ -212,7 +217,7 @@ impl<R: BufRead> Blocks<'_, R> {
                 return Ok((!data.is_empty()).then_some(data));
             }
             if let Some(cut) = record_boundary(&data) {
-                self.carry = data[cut..].to_vec();
+                self.carry.extend_from_slice(&data[cut..]);
                 data.truncate(cut);
                 return Ok(Some(data));
             }
@@ -237,6 +242,8 @@ fn record_boundary(data: &[u8]) -> Option<usize> {
     }
     None
 }
+
+const NOT_UTF8: &str = "the record is not UTF-8 text";
 
 struct Layout {
     needed: Needed,
@@ -283,70 +290,130 @@ impl<T: Copy> Cached<T> {
     }
 }
 
+/// Splits a line of unquoted cells, or of cells quoted without `""` or
+/// newlines inside (all ours but the rarest), into field spans. `false`
+/// sends the record to `csv_core`.
+#[inline]
+fn split_fast(line: &[u8], spans: &mut Vec<(usize, usize)>) -> bool {
+    spans.clear();
+    let n = line.len();
+    let mut i = 0;
+    loop {
+        if i < n && line[i] == b'"' {
+            let Some(p) = memchr(b'"', &line[i + 1..]) else {
+                return false; // a quoted newline: the record goes on
+            };
+            let close = i + 1 + p;
+            spans.push((i + 1, close));
+            i = close + 1;
+            if i == n {
+                return true;
+            }
+            if line[i] != b',' {
+                return false; // `""` inside, or text after the quote
+            }
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < n {
+            match line[i] {
+                b',' => break,
+                b'"' => return false,
+                _ => i += 1,
+            }
+        }
+        spans.push((start, i));
+        if i == n {
+            return true;
+        }
+        i += 1;
+    }
+}
+
 fn parse_block(block: &[u8], layout: &Layout) -> BlockOut {
     let mut agg = Aggregate::default();
-    let newlines = memchr_iter(b'\n', block).count() as u64;
+    // Newlines seen (a line without one ends only the input).
+    let mut lines = 0u64;
     let mut rdr = csv_core::Reader::new();
     let mut out = vec![0u8; 4096];
     let mut ends = vec![0usize; layout.fields + 1];
+    let mut spans: Vec<(usize, usize)> = Vec::with_capacity(layout.fields + 1);
     let mut times = Cached::new();
     let mut flags = Cached::new();
-    let (mut pos, mut nout, mut nend) = (0usize, 0usize, 0usize);
-    let mut record_start = 0usize;
     let fail = |at: usize, message: String| BlockOut {
         agg: Aggregate::default(),
-        newlines,
+        newlines: 0,
         error: Some((memchr_iter(b'\n', &block[..at]).count() as u64, message)),
     };
-    loop {
-        if nout == 0 && nend == 0 {
-            record_start = pos;
+    let mut pos = 0usize;
+    while pos < block.len() {
+        let nl = memchr(b'\n', &block[pos..]).map_or(block.len(), |p| pos + p);
+        let mut line = &block[pos..nl];
+        if let [rest @ .., b'\r'] = line {
+            line = rest;
         }
-        let (res, nin, o, e) = rdr.read_record(&block[pos..], &mut out[nout..], &mut ends[nend..]);
-        pos += nin;
-        nout += o;
-        nend += e;
-        match res {
-            csv_core::ReadRecordResult::InputEmpty => {
-                if pos >= block.len() {
-                    // Flush a final record without a newline.
-                    let (res, _, o, e) = rdr.read_record(&[], &mut out[nout..], &mut ends[nend..]);
+        if line.is_empty() {
+            lines += u64::from(nl < block.len());
+            pos = nl + 1;
+            continue;
+        }
+        if split_fast(line, &mut spans) {
+            // Checked once per line; cells are cut at ASCII commas and quotes.
+            let Ok(text) = std::str::from_utf8(line) else {
+                return fail(pos, NOT_UTF8.into());
+            };
+            let cell = |i: usize| {
+                let (a, b) = spans[i];
+                &text[a..b]
+            };
+            if let Err(m) = record(cell, spans.len(), layout, &mut times, &mut flags, &mut agg) {
+                return fail(pos, m);
+            }
+            lines += u64::from(nl < block.len());
+            pos = nl + 1;
+            continue;
+        }
+        // The general parser, for one record (it may span lines).
+        let start = pos;
+        let (mut nout, mut nend) = (0usize, 0usize);
+        loop {
+            let (res, nin, o, e) =
+                rdr.read_record(&block[pos..], &mut out[nout..], &mut ends[nend..]);
+            pos += nin;
+            nout += o;
+            nend += e;
+            match res {
+                csv_core::ReadRecordResult::InputEmpty if pos >= block.len() => {
+                    // The end of the block ends the record.
+                    let (_, _, o, e) = rdr.read_record(&[], &mut out[nout..], &mut ends[nend..]);
                     nout += o;
                     nend += e;
-                    if res == csv_core::ReadRecordResult::Record {
-                        if let Err(m) = record(
-                            &out[..nout],
-                            &ends[..nend],
-                            layout,
-                            &mut times,
-                            &mut flags,
-                            &mut agg,
-                        ) {
-                            return fail(record_start, m);
-                        }
-                    }
                     break;
                 }
+                csv_core::ReadRecordResult::InputEmpty => {}
+                csv_core::ReadRecordResult::OutputFull => out.resize(out.len() * 2, 0),
+                csv_core::ReadRecordResult::OutputEndsFull => ends.resize(ends.len() * 2, 0),
+                csv_core::ReadRecordResult::Record | csv_core::ReadRecordResult::End => break,
             }
-            csv_core::ReadRecordResult::OutputFull => out.resize(out.len() * 2, 0),
-            csv_core::ReadRecordResult::OutputEndsFull => ends.resize(ends.len() * 2, 0),
-            csv_core::ReadRecordResult::Record => {
-                if let Err(m) = record(
-                    &out[..nout],
-                    &ends[..nend],
-                    layout,
-                    &mut times,
-                    &mut flags,
-                    &mut agg,
-                ) {
-                    return fail(record_start, m);
-                }
-                nout = 0;
-                nend = 0;
+        }
+        rdr.reset();
+        lines += memchr_iter(b'\n', &block[start..pos]).count() as u64;
+        let Ok(text) = std::str::from_utf8(&out[..nout]) else {
+            return fail(start, NOT_UTF8.into());
+        };
+        let ends = &ends[..nend];
+        let cell = |i: usize| {
+            let a = if i == 0 { 0 } else { ends[i - 1] };
+            &text[a..ends[i]]
+        };
+        if nend > 0 {
+            if let Err(m) = record(cell, nend, layout, &mut times, &mut flags, &mut agg) {
+                return fail(start, m);
             }
-            csv_core::ReadRecordResult::End => break,
         }
     }
+    let newlines = lines;
     BlockOut {
         agg,
         newlines,
@@ -354,32 +421,22 @@ fn parse_block(block: &[u8], layout: &Layout) -> BlockOut {
     }
 }
 
-fn record(
-    out: &[u8],
-    ends: &[usize],
+fn record<'a>(
+    cell: impl Fn(usize) -> &'a str,
+    count: usize,
     layout: &Layout,
     times: &mut Cached<i64>,
     flags: &mut Cached<(Option<bool>, bool)>,
     agg: &mut Aggregate,
 ) -> Result<(), String> {
-    if ends.len() != layout.fields {
-        // A blank line is not a record.
-        if ends.len() == 1 && out.is_empty() {
-            return Ok(());
-        }
+    if count != layout.fields {
         return Err(format!(
-            "{} fields, but the header has {}",
-            ends.len(),
+            "{count} fields, but the header has {}",
             layout.fields
         ));
     }
-    let field = |i: usize| -> &[u8] {
-        let start = if i == 0 { 0 } else { ends[i - 1] };
-        &out[start..ends[i]]
-    };
-    let text = |i: usize| -> Result<&str, String> {
-        std::str::from_utf8(field(i)).map_err(|_| "a cell is not UTF-8".to_string())
-    };
+    let text = |i: usize| -> Result<&'a str, String> { Ok(cell(i)) };
+    let field = |i: usize| cell(i).as_bytes();
     let at = &layout.needed.at;
     let interval_start = times.get(field(at[col::TIME]), |t| {
         parse_datetime(t).ok_or_else(|| {
@@ -468,6 +525,28 @@ mod tests {
         assert_eq!(record_boundary(b"a,\"\"\"q\"\"\"\nb"), Some(10));
         assert_eq!(record_boundary(b"no newline"), None);
         assert_eq!(record_boundary(b"\"open\nquote"), None);
+    }
+
+    #[test]
+    fn fast_split_and_its_limits() {
+        let mut spans = Vec::new();
+        let cells = |line: &[u8], spans: &Vec<(usize, usize)>| -> Vec<String> {
+            spans
+                .iter()
+                .map(|&(a, b)| String::from_utf8_lossy(&line[a..b]).into_owned())
+                .collect()
+        };
+        let line = b"a,,\"{'X':true,'Y':false}\",d";
+        assert!(split_fast(line, &mut spans));
+        assert_eq!(cells(line, &spans), ["a", "", "{'X':true,'Y':false}", "d"]);
+        assert!(split_fast(b"", &mut spans));
+        assert_eq!(spans.len(), 1);
+        assert!(split_fast(b"a,", &mut spans));
+        assert_eq!(spans.len(), 2);
+        // left to csv_core: doubled quotes, a quote inside a cell, an open quote
+        assert!(!split_fast(b"a,\"say \"\"hi\"\"\",b", &mut spans));
+        assert!(!split_fast(b"a,b\"c", &mut spans));
+        assert!(!split_fast(b"a,\"two", &mut spans));
     }
 
     #[test]
