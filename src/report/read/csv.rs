@@ -84,6 +84,9 @@ pub(super) fn read(
             name: name.to_string(),
         });
     }
+    if header.starts_with(b"PAR1") {
+        return Err(ReadError::ParquetStdin);
+    }
     let names = split_header(&header);
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     let (schema, needed) = resolve_columns(name, &names, by)?;
