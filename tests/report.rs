@@ -1018,3 +1018,40 @@ fn html_page_renders_in_a_headless_browser() {
         png.len()
     );
 }
+
+#[test]
+fn help_has_examples_and_names_the_options() {
+    let out = bin()
+        .args(["report", "--help"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let examples = text.split_once("Examples:\n").expect("Examples").1;
+    assert!(examples.contains("kubenetmon report flows.parquet --html cost.html"));
+    assert!(examples.contains("label dumps/"));
+    for opt in [
+        "--prices",
+        "--top",
+        "--by",
+        "--period",
+        "--json",
+        "--html",
+        "--print-prices",
+        "KUBENETMON_PRICES",
+    ] {
+        assert!(text.contains(opt), "{opt}");
+    }
+    assert!(text.contains("first-tier list prices"));
+    let out = bin()
+        .args(["label", "--help"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("--report <FILE>") && text.contains("--period <DURATION>"));
+}
