@@ -566,9 +566,12 @@ fn aggregation_in_memory_equals_rows_read_back() {
         let finished = sink.finish().unwrap();
         assert_eq!(finished.commit().unwrap(), 12);
         let mem: Value = serde_json::from_str(&fs::read_to_string(&target).unwrap()).unwrap();
-        let (agg, files) =
-            kubenetmon::report::read_files(&[rows.clone()], by, &kubenetmon::report::NoProgress)
-                .unwrap();
+        let (agg, files) = kubenetmon::report::read_files(
+            std::slice::from_ref(&rows),
+            by,
+            &kubenetmon::report::NoProgress,
+        )
+        .unwrap();
         let back = kubenetmon::report::Report::build(&agg, files, &Prices::built_in(), &opts);
         let back: Value = serde_json::from_str(&kubenetmon::report::render::json(&back)).unwrap();
         assert_eq!(without_files(mem), without_files(back), "--by {by}");

@@ -107,5 +107,5 @@ pub struct LabelArgs {
     #[arg(long, value_name = "FILE", help_heading = "Report")]
     pub report: Option<PathBuf>,
     #[command(flatten)]
-    pub report_options: crate::cli::report::ReportOptionArgs,
+    pub report_options: Box<crate::cli::report::ReportOptionArgs>,
 }

@@ -238,7 +238,7 @@ fn record_boundary(data: &[u8]) -> Option<usize> {
     let mut after = 0usize; // quotes after the candidate newline
     while let Some(nl) = memrchr(b'\n', &data[..end]) {
         after += memchr_iter(b'"', &data[nl + 1..end]).count();
-        if (total - after) % 2 == 0 {
+        if (total - after).is_multiple_of(2) {
             return Some(nl + 1);
         }
         end = nl;
