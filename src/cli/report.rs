@@ -146,7 +146,7 @@ fn progress_bar(files: &[PathBuf]) -> Option<Bar> {
         indicatif::ProgressStyle::with_template("{spinner} {bytes} read ({bytes_per_sec})")
     } else {
         indicatif::ProgressStyle::with_template(
-            "{bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
+            "{wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
         )
     };
     if let Ok(style) = style {
