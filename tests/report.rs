@@ -1058,3 +1058,49 @@ fn help_has_examples_and_names_the_options() {
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains("--report <FILE>") && text.contains("--period <DURATION>"));
 }
+
+/// Cells with commas, quotes and newlines (quoted by the writer) read back
+/// as they were, also where a record spans lines.
+#[test]
+fn quoted_cells_read_back_exactly() {
+    let m = meta();
+    let names = ["plain", "a,b", "say \"hi\"", "two\nlines", " padded "];
+    let fl: Vec<LabelledFlow<'_>> = names
+        .iter()
+        .map(|n| {
+            let mut f = LabelledFlow::new(
+                1_700_000_000,
+                Protocol::Tcp,
+                ConnectionClass::PublicInternet,
+                pod("ns", n, "", 11),
+                Endpoint::bare("192.0.2.1".parse().unwrap(), 443),
+            );
+            f.out.bytes = GIB;
+            f
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.csv");
+    let mut w = CsvWriter::with_writer(Vec::new(), "q".into(), Compression::None, Schema::Dual, &m)
+        .unwrap();
+    w.write_flows(&fl).unwrap();
+    fs::write(&path, w.into_inner().unwrap().0).unwrap();
+    let (agg, files) = kubenetmon::report::read_files(
+        std::slice::from_ref(&path),
+        kubenetmon::report::GroupBy::Pod,
+        &kubenetmon::report::NoProgress,
+    )
+    .unwrap();
+    assert_eq!(files[0].rows, Some(10));
+    let mut got: Vec<(String, u128)> = agg
+        .groups()
+        .map(|(n, t)| (n.to_string(), t.bytes_out))
+        .collect();
+    got.sort();
+    let mut want: Vec<(String, u128)> = names
+        .iter()
+        .map(|n| (n.to_string(), u128::from(GIB)))
+        .collect();
+    want.sort();
+    assert_eq!(got, want);
+}
