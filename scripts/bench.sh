@@ -11,6 +11,8 @@
 #   kubenetmon label DUMP --dry-run              (parse + label, no output)
 #   kubenetmon label DUMP ... -o out.parquet
 #   kubenetmon label DUMP ... -o out.csv
+#   kubenetmon label DUMP ... -o out.parquet --report report.json   (label --report's cost)
+#   kubenetmon report out.parquet / out.csv                         (SPEC §9 on the rows)
 # and prints wall time (median of --runs, default 3), throughput (lines/s,
 # MB/s), peak RSS (max over runs), user and system CPU time.
 # Results also go to DIR/results.tsv. Label outputs go to --output-dir
@@ -132,8 +134,17 @@ for LINES in $SIZES; do
     time_cmd "wc-l-$LINES" "$LINES" "$BYTES" wc -l "$DUMP"
     time_cmd "dry-run-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" --dry-run --summary-json "$OUT/summary-$LINES.json"
     time_cmd "parquet-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" -o "$OUTPUT_DIR/out-$LINES.parquet"
+    time_cmd "parquet+report-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" -o "$OUTPUT_DIR/out-$LINES.parquet" \
+        --report "$OUT/report-$LINES.json"
     CLEAN_BEFORE="$OUTPUT_DIR/out-$LINES.csv" \
         time_cmd "csv-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" -o "$OUTPUT_DIR/out-$LINES.csv"
+    # `report` on the rows just written (lines/s here are rows/s; bytes are the file's)
+    ROWS=$(sed -n 's/^ *"rows": \([0-9]*\).*/\1/p' "$OUT/summary-$LINES.json" | head -1)
+    ROWS=${ROWS:-$LINES}
+    time_cmd "report-parquet-$LINES" "$ROWS" "$(stat -c %s "$OUTPUT_DIR/out-$LINES.parquet")" \
+        "$BIN" report "$OUTPUT_DIR/out-$LINES.parquet"
+    time_cmd "report-csv-$LINES" "$ROWS" "$(stat -c %s "$OUTPUT_DIR/out-$LINES.csv")" \
+        "$BIN" report "$OUTPUT_DIR/out-$LINES.csv"
     rm -f "$OUTPUT_DIR/out-$LINES.csv"
     if [ -s "$OUT/summary-$LINES.json" ]; then
         echo "   summary: $(tr -d ' \n' < "$OUT/summary-$LINES.json" | cut -c1-400)"

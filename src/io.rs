@@ -40,6 +40,15 @@ pub fn open_input(path: &Path) -> Result<Box<dyn BufRead + Send>, IoError> {
             source,
         })?)
     };
+    decompressed(raw, path)
+}
+
+/// [`open_input`] for a reader already open (e.g. one that counts the
+/// bytes it reads, for a progress bar); `path` is for messages.
+pub fn decompressed(
+    raw: Box<dyn Read + Send>,
+    path: &Path,
+) -> Result<Box<dyn BufRead + Send>, IoError> {
     let mut buffered = BufReader::with_capacity(BUF_CAPACITY, raw);
     let head = buffered.fill_buf().map_err(|source| IoError::Open {
         path: path.to_path_buf(),

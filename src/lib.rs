@@ -14,6 +14,7 @@ pub mod label;
 pub mod model;
 pub mod output;
 pub mod ranges;
+pub mod report;
 pub mod time;
 
 /// An error and its sources, `: `-separated, as `anyhow`'s `{:#}` prints

@@ -7,6 +7,7 @@ mod classify;
 mod common;
 mod label;
 mod ranges;
+mod report;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -25,6 +26,7 @@ ranges, and writes CSV or Parquet rows for ClickHouse's network_flows_0 table.",
 kubenetmon label dump.txt --inventory pods.json -o flows.parquet\n  \
 kubenetmon ranges fetch\n  \
 kubenetmon classify 52.216.10.20 --cloud aws --region us-east-1\n  \
+kubenetmon report flows.parquet --html cost.html\n  \
 kubenetmon completions bash > /etc/bash_completion.d/kubenetmon"
 )]
 pub struct Cli {
@@ -47,6 +49,8 @@ kubenetmon ranges show --dir ./ranges"
     Ranges(ranges::RangesCommand),
     /// Look up IP addresses in the cloud range table.
     Classify(classify::ClassifyArgs),
+    /// What the bytes in rows files cost: text, JSON or an HTML page (SPEC §9).
+    Report(report::ReportArgs),
     /// Print a shell completion script.
     #[command(after_help = "Examples:\n  \
 kubenetmon completions bash > /etc/bash_completion.d/kubenetmon\n  \
@@ -103,6 +107,7 @@ pub fn main() -> ExitCode {
         Command::Label(args) => label::run(args),
         Command::Ranges(cmd) => ranges::run(cmd),
         Command::Classify(args) => classify::run(args),
+        Command::Report(args) => report::run(args),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             let mut out = Vec::new();

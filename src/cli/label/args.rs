@@ -23,6 +23,9 @@ Examples:
   kubenetmon label ip-10-0-1-5.ec2.internal=a.txt ip-10-0-2-7.ec2.internal=b.txt -i cluster.json -o out.csv
   ssh node conntrack -L -z | kubenetmon label - --node ip-10-0-1-5.ec2.internal -i cluster.json -o -
 
+  # The rows and what they cost, in one pass
+  kubenetmon label dumps/ -i cluster.json -o flows.parquet --report cost.html --period 1h
+
   # Check that a dump parses, without an inventory or ranges
   kubenetmon label dump.txt --dry-run --summary-json summary.json
 
@@ -99,4 +102,10 @@ pub struct LabelArgs {
     /// Write the run summary as JSON to FILE (`-` = stdout)
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
+    /// Also write what the rows cost (SPEC §9) to FILE: .txt, .json or .html (`-` = text on
+    /// stdout), from the rows in memory
+    #[arg(long, value_name = "FILE", help_heading = "Report")]
+    pub report: Option<PathBuf>,
+    #[command(flatten)]
+    pub report_options: Box<crate::cli::report::ReportOptionArgs>,
 }

@@ -14,7 +14,8 @@ use std::process::ExitCode;
 use kubenetmon::io::open_input;
 use kubenetmon::label::pipeline::run_dump;
 use kubenetmon::label::{Context, LabelIndex, Summary};
-use kubenetmon::output::{create_sink, Pending, Sink};
+use kubenetmon::output::{create_sink, Destination, Pending, Sink, Tee};
+use kubenetmon::report::ReportSink;
 
 pub use args::LabelArgs;
 use plan::LabelPlan;
@@ -48,9 +49,24 @@ fn execute(plan: &LabelPlan, reporter: &mut Reporter) -> anyhow::Result<(Summary
         return Ok((total, Pending::none()));
     };
     let index = LabelIndex::new(&lab.inventory);
-    let mut sink: Option<Box<dyn Sink>> = match &plan.rows {
-        Some(spec) => Some(create_sink(spec, lab.schema, &lab.meta)?),
-        None => None,
+    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    if let Some(spec) = &plan.rows {
+        sinks.push(create_sink(spec, lab.schema, &lab.meta)?);
+    }
+    if let Some(r) = &plan.report {
+        let dumps = plan.inputs.iter().map(|i| i.dump.display.clone()).collect();
+        sinks.push(Box::new(ReportSink::new(
+            Destination::open(&r.path)?,
+            r.format,
+            r.prices.clone(),
+            r.options,
+            &lab.meta,
+            dumps,
+        )));
+    }
+    let mut sink: Option<Box<dyn Sink>> = match sinks.len() {
+        0 | 1 => sinks.pop(),
+        _ => Some(Box::new(Tee(sinks))),
     };
     for input in &plan.inputs {
         let d = &input.dump;

@@ -16,6 +16,7 @@ use kubenetmon::label::{FlagRules, LocalSite, PrivateNets, TimeSource};
 use kubenetmon::model::RunMeta;
 use kubenetmon::output::{OutputSpec, Schema};
 use kubenetmon::ranges::RangeTable;
+use kubenetmon::report::{Prices, ReportFormat, ReportOptions};
 use kubenetmon::time::{file_mtime, now};
 
 use super::args::LabelArgs;
@@ -44,6 +45,14 @@ pub struct Labelling {
     pub meta: RunMeta,
 }
 
+/// `--report FILE`: the cost report of the labelled rows (SPEC §9).
+pub struct ReportPlan {
+    pub path: PathBuf,
+    pub format: ReportFormat,
+    pub prices: Prices,
+    pub options: ReportOptions,
+}
+
 /// What `label` will do.
 pub struct LabelPlan {
     pub inputs: Vec<Input>,
@@ -52,6 +61,7 @@ pub struct LabelPlan {
     /// The rows file; `None` in a dry run.
     pub rows: Option<OutputSpec>,
     pub summary_json: Option<PathBuf>,
+    pub report: Option<ReportPlan>,
     pub pool: rayon::ThreadPool,
     pub opts: Options,
     pub verbose: bool,
@@ -83,6 +93,35 @@ impl LabelPlan {
             )
             .into());
         }
+        let report = match &args.report {
+            None => None,
+            Some(_) if args.dry_run => {
+                return Err(UsageError::new(
+                    "--dry-run writes no files, --report included; drop --dry-run \
+                     (or run `kubenetmon report` on the rows later)",
+                )
+                .into())
+            }
+            Some(path) => {
+                let on_stdout = |p: Option<&std::path::Path>| p.is_some_and(is_stdio);
+                if is_stdio(path)
+                    && (on_stdout(rows.as_ref().map(|r| r.path.as_path()))
+                        || on_stdout(args.summary_json.as_deref()))
+                {
+                    return Err(UsageError::new(
+                        "--report - would share stdout with the rows or the summary; \
+                         send one of them to a file",
+                    )
+                    .into());
+                }
+                Some(ReportPlan {
+                    path: path.clone(),
+                    format: crate::cli::report::report_format(path)?,
+                    prices: args.report_options.prices()?,
+                    options: args.report_options.options(),
+                })
+            }
+        };
         let have_inventory = !args.inventory.inventory.is_empty();
         if !have_inventory && !args.dry_run {
             return Err(UsageError::new(
@@ -115,6 +154,7 @@ impl LabelPlan {
             labelling: None,
             rows,
             summary_json: args.summary_json.clone(),
+            report,
             pool,
             opts,
             verbose: args.verbose,
