@@ -1,14 +1,9 @@
 //! CLI conventions shared by every subcommand: help with examples, env vars
 //! named in help, `--version`, shell completions, and exit codes.
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn kubenetmon() -> Command {
-    let mut c = Command::cargo_bin("kubenetmon").unwrap();
-    c.env("XDG_CACHE_HOME", "/nonexistent-kubenetmon-test-cache");
-    c
-}
+use crate::support::kubenetmon;
 
 #[test]
 fn version_prints_the_crate_version() {
