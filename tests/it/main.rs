@@ -21,3 +21,4 @@ mod label;
 mod output_clickhouse;
 mod output_files;
 mod ranges_cmd;
+mod snapshots;

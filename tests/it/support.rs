@@ -227,3 +227,16 @@ fn a_missing_prerequisite_fails_under_ci_1() {
         &mut Vec::new(),
     );
 }
+
+#[test]
+fn workdir_writes_reads_and_is_removed() {
+    let work = Workdir::new();
+    let path = work.write("a/b/c.txt", "text");
+    assert_eq!(path, work.path().join("a/b/c.txt"));
+    assert_eq!(work.read("a/b/c.txt"), "text");
+    let copy = work.copy(&path, "d.txt");
+    assert_eq!(std::fs::read_to_string(copy).unwrap(), "text");
+    let root = work.path().to_path_buf();
+    drop(work);
+    assert!(!root.exists());
+}
