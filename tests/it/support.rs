@@ -2,7 +2,8 @@
 //! configuration, a work directory per test, paths into testdata/, and the
 //! one policy for a missing prerequisite.
 
-use std::ffi::OsStr;
+use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -40,8 +41,16 @@ pub fn kubenetmon() -> Command {
 /// variable removed, the cache in [`NO_CACHE`], help wrapped at 100 columns,
 /// no forced colour.
 pub fn isolated(program: impl AsRef<OsStr>) -> std::process::Command {
+    isolated_from(program, std::env::vars_os())
+}
+
+/// [`isolated`] as if the test process's environment were `parent`.
+fn isolated_from(
+    program: impl AsRef<OsStr>,
+    parent: impl IntoIterator<Item = (OsString, OsString)>,
+) -> std::process::Command {
     let mut c = std::process::Command::new(program);
-    for (key, _) in std::env::vars_os() {
+    for (key, _) in parent {
         if key.to_str().is_some_and(|k| k.starts_with("KUBENETMON_")) {
             c.env_remove(key);
         }
@@ -161,6 +170,29 @@ fn require_in(ci: Option<&OsStr>, what: &str, available: bool, log: &mut dyn Wri
 fn strict(ci: Option<&OsStr>) -> bool {
     ci.and_then(OsStr::to_str)
         .is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
+}
+
+#[test]
+fn isolated_removes_every_kubenetmon_and_proxy_variable() {
+    let parent = [
+        ("KUBENETMON_RANGES", "/somewhere"),
+        ("KUBENETMON_AN_OPTION_ADDED_LATER", "x"),
+        ("HOME", "/root"),
+    ]
+    .map(|(k, v)| (OsString::from(k), OsString::from(v)));
+    let c = isolated_from("kubenetmon", parent);
+    let envs: HashMap<&OsStr, Option<&OsStr>> = c.get_envs().collect();
+    let get = |k: &str| envs.get(OsStr::new(k)).copied();
+    // Some(None): removed; None: inherited unchanged.
+    assert_eq!(get("KUBENETMON_RANGES"), Some(None));
+    assert_eq!(get("KUBENETMON_AN_OPTION_ADDED_LATER"), Some(None));
+    assert_eq!(get("HOME"), None);
+    for v in ["HTTPS_PROXY", "http_proxy", "NO_PROXY", "REQUEST_METHOD"] {
+        assert_eq!(get(v), Some(None), "{v}");
+    }
+    assert_eq!(get("XDG_CACHE_HOME"), Some(Some(OsStr::new(NO_CACHE))));
+    assert_eq!(get("COLUMNS"), Some(Some(OsStr::new("100"))));
+    assert!(!Path::new(NO_CACHE).exists());
 }
 
 #[test]
