@@ -442,8 +442,4 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 }
 
 #[cfg(test)]
-#[path = "../../tests/support/http.rs"]
-mod test_http;
-
-#[cfg(test)]
 mod tests;

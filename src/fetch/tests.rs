@@ -1,7 +1,7 @@
 use std::time::{Duration, Instant};
 
-use super::test_http::{Reply, Server};
 use super::*;
+use kubenetmon_test_support::http::{Reply, Server};
 
 const AWS: &[u8] = include_bytes!("../../testdata/fetch/aws.json");
 const AZURE: &[u8] = include_bytes!("../../testdata/fetch/azure.json");

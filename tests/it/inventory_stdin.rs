@@ -1,14 +1,12 @@
 //! `--inventory -` reads kubectl JSON from stdin (through the binary).
 
-use assert_cmd::Command;
 use predicates::prelude::*;
+
+use crate::support::kubenetmon;
 
 #[test]
 fn inventory_from_stdin_sets_the_local_site() {
-    Command::cargo_bin("kubenetmon")
-        .unwrap()
-        .env_remove("KUBENETMON_CLOUD")
-        .env_remove("KUBENETMON_REGION")
+    kubenetmon()
         .args([
             "classify",
             "--ranges",
@@ -27,8 +25,7 @@ fn inventory_from_stdin_sets_the_local_site() {
 
 #[test]
 fn broken_inventory_on_stdin_names_stdin() {
-    Command::cargo_bin("kubenetmon")
-        .unwrap()
+    kubenetmon()
         .args([
             "classify",
             "--ranges",

@@ -2,31 +2,25 @@
 //! and small hand-written fixtures in testdata/label/.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
+
+use crate::support::{self, kubenetmon};
 
 const NODE_A: &str = "ip-10-0-1-10.ec2.internal";
 const NODE_B: &str = "ip-10-0-2-20.ec2.internal";
 /// 2023-11-14T22:13:20Z
 const T0: &str = "1700000000";
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn demo(rel: &str) -> String {
-    root().join("testdata/demo").join(rel).display().to_string()
+    support::testdata("demo").join(rel).display().to_string()
 }
 
 fn fixture(rel: &str) -> String {
-    root()
-        .join("testdata/label")
-        .join(rel)
-        .display()
-        .to_string()
+    support::testdata("label").join(rel).display().to_string()
 }
 
 fn dump_a() -> String {
@@ -39,15 +33,8 @@ fn dump_b() -> String {
 
 /// `kubenetmon label` with the demo inventory and ranges.
 fn label() -> Command {
-    let mut c = Command::cargo_bin("kubenetmon").unwrap();
-    c.env_remove("KUBENETMON_RANGES")
-        .env_remove("KUBENETMON_NODE")
-        .env_remove("KUBENETMON_CLOUD")
-        .env_remove("KUBENETMON_REGION")
-        .env_remove("KUBENETMON_ENVIRONMENT")
-        .env_remove("KUBENETMON_CLUSTER")
-        .env("XDG_CACHE_HOME", "/nonexistent-kubenetmon-test-cache")
-        .arg("label")
+    let mut c = kubenetmon();
+    c.arg("label")
         .args(["--inventory", &demo("inventory.json")])
         .args(["--ranges", &demo("ranges")]);
     c
@@ -453,10 +440,8 @@ fn rows_of(csv: &str) -> impl Iterator<Item = std::collections::HashMap<String, 
 fn dry_run_without_inventory_only_parses() {
     let dir = tempfile::tempdir().unwrap();
     let summary = dir.path().join("s.json");
-    Command::cargo_bin("kubenetmon")
-        .unwrap()
+    kubenetmon()
         .current_dir(dir.path())
-        .env("XDG_CACHE_HOME", "/nonexistent-kubenetmon-test-cache")
         .args([
             "label",
             "--dry-run",
@@ -578,8 +563,7 @@ fn accounting_off_is_a_loud_warning_not_an_error() {
         ))
         .stderr(predicate::str::contains("zero_counters 2"));
     // Also in a parse-only dry run.
-    Command::cargo_bin("kubenetmon")
-        .unwrap()
+    kubenetmon()
         .args(["label", "--dry-run", &fixture("noacct.txt")])
         .assert()
         .success()
@@ -677,8 +661,7 @@ fn parquet_output() {
 #[test]
 fn usage_and_runtime_errors_have_their_exit_codes() {
     // No inventory and no --dry-run: usage error.
-    Command::cargo_bin("kubenetmon")
-        .unwrap()
+    kubenetmon()
         .args(["label", &dump_a()])
         .assert()
         .code(2)
@@ -693,8 +676,7 @@ fn usage_and_runtime_errors_have_their_exit_codes() {
         .code(1)
         .stderr(predicate::str::contains("/nonexistent/dump.txt"));
     // stdin cannot be both a dump and the inventory.
-    Command::cargo_bin("kubenetmon")
-        .unwrap()
+    kubenetmon()
         .args([
             "label",
             "-",
@@ -748,8 +730,7 @@ fn unexpected_environment_is_accepted_with_a_warning() {
 
 #[test]
 fn help_has_examples() {
-    Command::cargo_bin("kubenetmon")
-        .unwrap()
+    kubenetmon()
         .args(["label", "--help"])
         .assert()
         .success()

@@ -480,7 +480,12 @@ fn stdout_child() {
 fn dash_writes_csv_to_stdout() {
     let cwd = tempfile::tempdir().unwrap();
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "stdout_child", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "output_files::stdout_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("KUBENETMON_STDOUT_CHILD", "1")
         .current_dir(cwd.path())
         .output()

@@ -31,12 +31,7 @@ fn demo(rel: &str) -> String {
 }
 
 fn bin() -> Command {
-    let mut c = Command::cargo_bin("kubenetmon").unwrap();
-    c.env_remove("KUBENETMON_PRICES")
-        .env_remove("KUBENETMON_RANGES")
-        .env_remove("KUBENETMON_NODE")
-        .env("XDG_CACHE_HOME", "/nonexistent-kubenetmon-test-cache");
-    c
+    crate::support::kubenetmon()
 }
 
 /// `label` on the demo, at a fixed time, in `dir`.
@@ -936,14 +931,14 @@ fn chromium(browser: &Path, profile: &Path, args: &[String]) -> std::process::Ou
 
 #[test]
 fn html_page_renders_in_a_headless_browser() {
-    let Some(browser) = browser() else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but no chromium-headless-shell or chromium on PATH (.ci/run installs it)"
-        );
-        eprintln!("SKIPPED: no chromium-headless-shell or chromium on PATH");
+    let browser = browser();
+    if !crate::support::require(
+        "chromium-headless-shell or chromium on PATH (.ci/run installs it)",
+        browser.is_some(),
+    ) {
         return;
-    };
+    }
+    let browser = browser.unwrap();
     let dir = tempfile::tempdir().unwrap();
     write_rows(dir.path(), "f.parquet", Schema::Upstream);
     bin()

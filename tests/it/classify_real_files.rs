@@ -1,24 +1,18 @@
 //! The range table over the vendors' real files in ../shared/ranges
-//! (skipped, with a note, when that directory is absent). Each expected
-//! answer is justified from the file contents in a comment.
+//! (skipped, with a note, when that directory is absent; a failure under
+//! CI=true). Each expected answer is justified from the file contents in a
+//! comment.
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use kubenetmon::model::Cloud;
-use kubenetmon::ranges::{self, Provider, RangeSources, RangeTable};
+use kubenetmon::ranges::{self, RangeSources, RangeTable};
 
+use crate::support::{self, kubenetmon};
+
+/// The real files; `None` (skip) only outside CI.
 fn real_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/ranges");
-    if Provider::ALL
-        .iter()
-        .all(|p| dir.join(p.file_name()).is_file())
-    {
-        Some(dir)
-    } else {
-        eprintln!("skipping: real range files not found in {}", dir.display());
-        None
-    }
+    support::real_ranges()
 }
 
 fn table(dir: &Path) -> RangeTable {
@@ -174,8 +168,7 @@ fn regions_of_each_cloud() {
 #[test]
 fn classify_binary_on_real_files() {
     let Some(dir) = real_dir() else { return };
-    let out = Command::cargo_bin("kubenetmon")
-        .unwrap()
+    let out = kubenetmon()
         .args([
             "classify",
             "-q",

@@ -10,10 +10,10 @@ use kubenetmon::conntrack::{
 };
 use kubenetmon::model::{Counters, Protocol};
 
+use crate::support;
+
 fn load(name: &str) -> ParsedChunk {
-    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/conntrack/handwritten")
-        .join(name);
+    let p = support::testdata("conntrack/handwritten").join(name);
     let input = kubenetmon::io::open_input(&p).unwrap();
     let mut all = ParsedChunk::default();
     for c in ChunkReader::new(input) {

@@ -1,10 +1,9 @@
 //! Runs tests/clickhouse_compat.py (a real, embedded ClickHouse via the
-//! `chdb` Python package) on files written by the sinks, and — once the demo
-//! data exists — on the real binary's output for it. Skips only when python3
-//! itself is missing; a missing chdb fails.
+//! `chdb` Python package) on files written by the sinks, and on the real
+//! binary's output for the bundled demo. Without python3 and chdb it skips,
+//! except under CI=true, where it fails (support::require).
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::Path;
 use std::process::Command;
 
 use kubenetmon::model::{
@@ -13,26 +12,26 @@ use kubenetmon::model::{
 };
 use kubenetmon::output::{open_path, Schema};
 
+use crate::support;
+
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clickhouse_compat.py");
 
 fn python() -> Option<&'static str> {
     let ok = Command::new("python3")
-        .arg("--version")
+        .args(["-c", "import chdb"])
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
-    ok.then_some("python3")
+    support::require("python3 with the chdb package (pip install chdb)", ok).then_some("python3")
 }
 
 fn run(args: &[&str]) {
-    let py = match python() {
-        Some(p) => p,
-        None => {
-            println!("SKIPPED: python3 not found; ClickHouse compatibility not checked");
-            return;
-        }
-    };
-    let out = Command::new(py).arg(SCRIPT).args(args).output().unwrap();
+    let Some(py) = python() else { return };
+    let out = support::isolated(py)
+        .arg(SCRIPT)
+        .args(args)
+        .output()
+        .unwrap();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -157,10 +156,5 @@ fn sink_files_load_into_clickhouse() {
 
 #[test]
 fn demo_output_loads_into_clickhouse() {
-    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/demo/dumps");
-    if !demo.exists() {
-        println!("SKIPPED: testdata/demo is not there yet");
-        return;
-    }
     run(&[env!("CARGO_BIN_EXE_kubenetmon")]);
 }

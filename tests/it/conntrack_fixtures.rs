@@ -9,10 +9,10 @@ use kubenetmon::conntrack::{
 };
 use kubenetmon::model::{Counters, Protocol};
 
+use crate::support;
+
 fn path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata/conntrack/real")
-        .join(name)
+    support::testdata("conntrack/real").join(name)
 }
 
 fn load(name: &str) -> ParsedChunk {

@@ -1,8 +1,7 @@
 //! A tiny HTTP/1.1 server on 127.0.0.1 for the fetch tests: serves canned
 //! replies per path (404 otherwise), and can misbehave on purpose (slow,
-//! truncated, oversized). Shared by the unit tests (via `#[path]`) and the
-//! integration tests.
-#![allow(dead_code)]
+//! truncated, oversized). Used by the fetch unit tests (src/fetch/tests.rs)
+//! and the `ranges fetch` integration tests (tests/it/ranges_cmd.rs).
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Write};

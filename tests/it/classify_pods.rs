@@ -4,18 +4,13 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use serde_json::{json, Value};
 
 const INVENTORY: &str = "testdata/demo/inventory.json";
 const RANGES: &str = "testdata/demo/ranges";
 
 fn classify(cache: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
-    Command::cargo_bin("kubenetmon")
-        .unwrap()
-        .env_remove("KUBENETMON_RANGES")
-        .env_remove("KUBENETMON_CLOUD")
-        .env_remove("KUBENETMON_REGION")
+    crate::support::kubenetmon()
         .env("XDG_CACHE_HOME", cache)
         .args(["classify", "--ranges", RANGES])
         .args(args)

@@ -7,8 +7,10 @@ use std::path::PathBuf;
 use kubenetmon::inventory::{self, PodPhase};
 use kubenetmon::model::Cloud;
 
+use crate::support;
+
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from("testdata/inventory").join(name)
+    support::testdata("inventory").join(name)
 }
 
 fn ip(s: &str) -> IpAddr {

@@ -1,45 +1,25 @@
 //! `kubenetmon ranges fetch|show` end to end: the real binary against a
 //! loopback HTTP server serving testdata/fetch. No test leaves 127.0.0.1.
 
-#[path = "support/http.rs"]
-mod http;
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use http::{Reply, Server};
+use kubenetmon_test_support::http::{Reply, Server};
 use predicates::prelude::*;
 use serde_json::Value;
 
-const AWS: &[u8] = include_bytes!("../testdata/fetch/aws.json");
-const GCP: &[u8] = include_bytes!("../testdata/fetch/gcp.json");
-const GOOGLE: &[u8] = include_bytes!("../testdata/fetch/google.json");
-const AZURE: &[u8] = include_bytes!("../testdata/fetch/azure.json");
+use crate::support;
+
+const AWS: &[u8] = include_bytes!("../../testdata/fetch/aws.json");
+const GCP: &[u8] = include_bytes!("../../testdata/fetch/gcp.json");
+const GOOGLE: &[u8] = include_bytes!("../../testdata/fetch/google.json");
+const AZURE: &[u8] = include_bytes!("../../testdata/fetch/azure.json");
 const AZURE_TEMPLATE: &str = "/ServiceTags_Public_{date}.json";
 
 /// The binary with no proxy or kubenetmon variables inherited.
 fn kubenetmon() -> Command {
-    let mut c = Command::cargo_bin("kubenetmon").unwrap();
-    for v in [
-        "HTTP_PROXY",
-        "http_proxy",
-        "HTTPS_PROXY",
-        "https_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-        "NO_PROXY",
-        "no_proxy",
-        "REQUEST_METHOD",
-        "KUBENETMON_RANGES",
-        "KUBENETMON_AWS_URL",
-        "KUBENETMON_GCP_URL",
-        "KUBENETMON_GOOGLE_URL",
-        "KUBENETMON_AZURE_URL",
-        "KUBENETMON_TODAY",
-    ] {
-        c.env_remove(v);
-    }
+    let mut c = support::kubenetmon();
     c.timeout(Duration::from_secs(60));
     c
 }
@@ -257,7 +237,7 @@ fn failed_refresh(reply: Reply, extra: &[&str]) -> (PathBuf, String, tempfile::T
 #[test]
 fn invalid_json_keeps_the_cache() {
     let (_, err, _t) = failed_refresh(
-        Reply::Ok(include_bytes!("../testdata/fetch/aws-invalid.json").to_vec()),
+        Reply::Ok(include_bytes!("../../testdata/fetch/aws-invalid.json").to_vec()),
         &[],
     );
     assert!(err.contains("not a valid range file (line 3"), "{err}");
@@ -266,7 +246,7 @@ fn invalid_json_keeps_the_cache() {
 #[test]
 fn empty_prefix_file_keeps_the_cache() {
     let (_, err, _t) = failed_refresh(
-        Reply::Ok(include_bytes!("../testdata/fetch/aws-empty.json").to_vec()),
+        Reply::Ok(include_bytes!("../../testdata/fetch/aws-empty.json").to_vec()),
         &[],
     );
     assert!(err.contains("holds no prefixes"), "{err}");
@@ -548,16 +528,9 @@ fn show_json_and_broken_files() {
 
 #[test]
 fn show_reads_the_real_vendor_files() {
-    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/ranges");
-    let real = if real.is_dir() {
-        real
-    } else {
-        PathBuf::from("/work/shared/ranges")
-    };
-    if !real.join("aws-ip-ranges.json").is_file() {
-        eprintln!("skipped: no real range files at {}", real.display());
+    let Some(real) = support::real_ranges() else {
         return;
-    }
+    };
     let out = kubenetmon()
         .args(["ranges", "show", "--json", "--dir"])
         .arg(&real)

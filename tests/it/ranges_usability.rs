@@ -1,22 +1,16 @@
 //! Issue 16 ("what a new user trips over") for `ranges fetch|show`: the
 //! `--retries` help, and ages measured from the vendors' own dates.
 
-#[path = "support/http.rs"]
-mod http;
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use assert_cmd::Command;
 use chrono::{DateTime, Utc};
-use http::Server;
+use kubenetmon_test_support::http::Server;
 use serde_json::Value;
 
-fn kubenetmon() -> Command {
-    let mut c = Command::cargo_bin("kubenetmon").unwrap();
-    c.env_remove("KUBENETMON_RANGES");
-    c
-}
+use assert_cmd::Command;
+
+use crate::support::kubenetmon;
 
 #[test]
 fn retries_help_says_how_to_fail_fast_and_the_backoff() {
@@ -49,10 +43,10 @@ fn retries_help_says_how_to_fail_fast_and_the_backoff() {
 
 // ---- `ranges show`: the vendor's date, not the copy's, is what ages ----
 
-const AWS: &[u8] = include_bytes!("../testdata/fetch/aws.json");
-const GCP: &[u8] = include_bytes!("../testdata/fetch/gcp.json");
-const GOOGLE: &[u8] = include_bytes!("../testdata/fetch/google.json");
-const AZURE: &[u8] = include_bytes!("../testdata/fetch/azure.json");
+const AWS: &[u8] = include_bytes!("../../testdata/fetch/aws.json");
+const GCP: &[u8] = include_bytes!("../../testdata/fetch/gcp.json");
+const GOOGLE: &[u8] = include_bytes!("../../testdata/fetch/google.json");
+const AZURE: &[u8] = include_bytes!("../../testdata/fetch/azure.json");
 const DAY: i64 = 86_400;
 
 /// `kubenetmon` with no proxy or URL variables inherited.
@@ -370,18 +364,9 @@ fn azure_is_dated_by_its_file_name_else_bounded_by_its_change_number() {
 
 /// `../shared/ranges` (the real vendor files), or None — which fails under CI.
 fn real_ranges() -> Option<PathBuf> {
-    let near = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/ranges");
-    let dir = [near, PathBuf::from("/work/shared/ranges")]
-        .into_iter()
-        .find(|d| d.join("aws-ip-ranges.json").is_file());
-    if dir.is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but the real range files (../shared/ranges) are missing"
-        );
-        println!("SKIPPED: no real range files in ../shared/ranges");
-    }
-    dir
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/ranges");
+    let there = dir.join("aws-ip-ranges.json").is_file();
+    crate::support::require("the real range files in ../shared/ranges", there).then_some(dir)
 }
 
 #[test]

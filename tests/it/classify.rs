@@ -8,6 +8,8 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
+use crate::support::{self, Workdir};
+
 const FIXTURES: &str = "testdata/ranges";
 const FILES: [&str; 4] = [
     "aws-ip-ranges.json",
@@ -16,20 +18,16 @@ const FILES: [&str; 4] = [
     "azure-service-tags-public.json",
 ];
 
-/// The binary with no ambient configuration: no KUBENETMON_* variables and
-/// an empty cache, so only what a test passes is used.
+/// `kubenetmon classify` with no ambient configuration and `cache` as the
+/// cache, so only what a test passes is used.
 fn cmd(cache: &Path) -> Command {
-    let mut c = Command::cargo_bin("kubenetmon").unwrap();
-    c.env_remove("KUBENETMON_RANGES")
-        .env_remove("KUBENETMON_CLOUD")
-        .env_remove("KUBENETMON_REGION")
-        .env("XDG_CACHE_HOME", cache)
-        .arg("classify");
+    let mut c = support::kubenetmon();
+    c.env("XDG_CACHE_HOME", cache).arg("classify");
     c
 }
 
 fn classify(args: &[&str]) -> assert_cmd::assert::Assert {
-    let cache = tempfile::tempdir().unwrap();
+    let cache = Workdir::new();
     cmd(cache.path())
         .args(["--ranges", FIXTURES])
         .args(args)
@@ -60,10 +58,10 @@ fn s(a: [&str; 4]) -> [String; 4] {
 }
 
 /// A ranges dir holding only `keep` of the fixture files.
-fn partial_dir(keep: &[&str]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
+fn partial_dir(keep: &[&str]) -> Workdir {
+    let dir = Workdir::new();
     for f in keep {
-        std::fs::copy(Path::new(FIXTURES).join(f), dir.path().join(f)).unwrap();
+        dir.copy(&support::testdata("ranges").join(f), f);
     }
     dir
 }
