@@ -571,7 +571,7 @@ mod tests {
                     .filter(|_| c.p == text.len() || matches!(text.as_bytes()[c.p], b' ' | b'\t'));
                 // The general parser sees the whole blank-delimited token.
                 let token = text.split([' ', '\t']).next().unwrap();
-                let want = super::super::parse::parse_ipv4(token.as_bytes());
+                let want = crate::conntrack::values::parse_ipv4(token.as_bytes());
                 assert_eq!(got, want, "{text:?}");
             }
         }

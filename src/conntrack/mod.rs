@@ -16,16 +16,23 @@
 
 mod error;
 mod fast;
-mod parse;
+mod line;
 mod reader;
+/// Prints flows as conntrack would: test and benchmark support, behind the
+/// non-default `testing` feature (not part of the stable API).
+#[cfg(any(test, feature = "testing"))]
 pub mod render;
+mod text;
+mod values;
 mod xml;
 
 use std::fmt;
 use std::net::IpAddr;
 
 pub use error::{ParseError, TupleSide};
-pub use parse::{parse_line, parse_line_general};
+pub use line::parse_line;
+#[cfg(any(test, feature = "testing"))]
+pub use line::parse_line_general;
 pub use reader::{
     parse_chunk, Chunk, ChunkReader, Malformed, Overlong, ParsedChunk, DEFAULT_CHUNK_BYTES,
     MAX_LINE_BYTES,
