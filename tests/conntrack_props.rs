@@ -5,8 +5,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use kubenetmon::conntrack::render::{render, Format};
 use kubenetmon::conntrack::{
-    parse_chunk, parse_line, parse_line_general, ChunkReader, EventKind, Flags, Flow, ParsedChunk,
-    State, Tuple,
+    parse_chunk, parse_line, parse_line_general, ChunkReader, EventKind, Flags, Flow, Icmp,
+    IcmpTuples, ParsedChunk, State, Tuple,
 };
 use kubenetmon::model::{Counters, Protocol};
 use proptest::prelude::*;
@@ -79,15 +79,26 @@ fn flags() -> impl Strategy<Value = Flags> {
     })
 }
 
+fn icmp() -> impl Strategy<Value = Icmp> {
+    (any::<u8>(), any::<u8>(), any::<u16>()).prop_map(|(icmp_type, code, id)| Icmp {
+        icmp_type,
+        code,
+        id,
+    })
+}
+
 fn flow() -> impl Strategy<Value = Flow> {
     (protocol(), any::<bool>()).prop_flat_map(|(proto, v6)| {
         let ports = matches!(
             proto,
             Protocol::Tcp | Protocol::Udp | Protocol::Sctp | Protocol::Dccp | Protocol::Udplite
         );
+        let is_icmp = matches!(proto, Protocol::Icmp | Protocol::Icmpv6);
         (
             tuple(v6, ports),
             tuple(v6, ports),
+            (icmp(), icmp())
+                .prop_map(move |(orig, reply)| is_icmp.then_some(IcmpTuples { orig, reply })),
             proptest::option::of(any::<u32>()),
             proptest::option::of(proptest::sample::select(State::ALL.to_vec())),
             flags(),
@@ -101,8 +112,9 @@ fn flow() -> impl Strategy<Value = Flow> {
             ),
         )
             .prop_map(
-                move |(orig, reply, timeout, state, flags, (mark, zone, zo, zr, id, dt))| {
+                move |(orig, reply, icmp, timeout, state, flags, (mark, zone, zo, zr, id, dt))| {
                     let mut f = Flow::new(1, proto, orig, reply);
+                    f.icmp = icmp;
                     f.timeout = timeout;
                     f.state = state;
                     f.flags = flags;

@@ -345,6 +345,7 @@ pub(crate) fn parse_common_with<R>(
         zone_reply: None,
         id,
         delta_time,
+        icmp: None,
     }))
 }
 

@@ -2,13 +2,14 @@
 //! property tests (render → parse must give the flow back), the benchmark's
 //! dump generator and the fuzz seeds; not needed to read dumps.
 //!
-//! Fields a [`Flow`] does not keep are rendered with fixed values: ICMP
-//! `type=8 code=0 id=<n>`, GRE keys `0x0`, `use=1`.
+//! Fields a [`Flow`] does not keep are rendered with fixed values: GRE keys
+//! `0x0`, `use=1`; and ICMP `type=8 code=0 id=1` (ICMPv6 `type=128`) when
+//! the flow has no [`Flow::icmp`].
 
 use std::fmt::Write;
 use std::net::IpAddr;
 
-use super::{Family, Flags, Flow, Tuple};
+use super::{Family, Flags, Flow, Icmp, Tuple};
 use crate::model::Protocol;
 
 /// Output layout to imitate.
@@ -50,7 +51,8 @@ pub fn render(flow: &Flow, format: Format, out: &mut String) {
         let _ = write!(out, "{s} ");
     }
     let full = format == Format::Proc;
-    tuple(out, flow.protocol, &flow.orig, full);
+    let icmp = flow.icmp.map(|i| (i.orig, i.reply));
+    tuple(out, flow.protocol, &flow.orig, icmp.map(|i| i.0), full);
     if let Some(z) = flow.zone_orig {
         let _ = write!(out, "zone-orig={z} ");
     }
@@ -58,7 +60,7 @@ pub fn render(flow: &Flow, format: Format, out: &mut String) {
     if flow.flags.contains(Flags::UNREPLIED) {
         out.push_str("[UNREPLIED] ");
     }
-    tuple(out, flow.protocol, &flow.reply, full);
+    tuple(out, flow.protocol, &flow.reply, icmp.map(|i| i.1), full);
     if let Some(z) = flow.zone_reply {
         let _ = write!(out, "zone-reply={z} ");
     }
@@ -110,7 +112,7 @@ fn addr(out: &mut String, ip: &IpAddr, full: bool) {
     }
 }
 
-fn tuple(out: &mut String, p: Protocol, t: &Tuple, full: bool) {
+fn tuple(out: &mut String, p: Protocol, t: &Tuple, icmp: Option<Icmp>, full: bool) {
     out.push_str("src=");
     addr(out, &t.src, full);
     out.push_str(" dst=");
@@ -126,12 +128,16 @@ fn tuple(out: &mut String, p: Protocol, t: &Tuple, full: bool) {
             );
         }
         Protocol::Icmp | Protocol::Icmpv6 => {
-            let ty = if Family::of(&t.src) == Family::Ipv4 {
-                8
-            } else {
-                128
-            };
-            let _ = write!(out, "type={ty} code=0 id={} ", t.sport.unwrap_or(1));
+            let i = icmp.unwrap_or(Icmp {
+                icmp_type: if Family::of(&t.src) == Family::Ipv4 {
+                    8
+                } else {
+                    128
+                },
+                code: 0,
+                id: 1,
+            });
+            let _ = write!(out, "type={} code={} id={} ", i.icmp_type, i.code, i.id);
         }
         Protocol::Gre => out.push_str("srckey=0x0 dstkey=0x0 "),
         Protocol::Other(_) => {}
@@ -247,6 +253,36 @@ mod tests {
         assert!(flows.iter().any(|f| f.state == Some(State::TimeWait)));
         // Deterministic.
         assert_eq!(data, synthetic_dump(2000, 7));
+    }
+
+    #[test]
+    fn icmp_fields_are_printed_per_tuple() {
+        let t = Tuple {
+            src: "10.0.0.1".parse().unwrap(),
+            dst: "10.0.0.2".parse().unwrap(),
+            sport: None,
+            dport: None,
+            counters: None,
+        };
+        let mut f = Flow::new(1, Protocol::Icmp, t, t);
+        let mut s = String::new();
+        render(&f, Format::Default, &mut s);
+        assert_eq!(s, "icmp     1 src=10.0.0.1 dst=10.0.0.2 type=8 code=0 id=1 src=10.0.0.1 dst=10.0.0.2 type=8 code=0 id=1 use=1");
+        f.icmp = Some(crate::conntrack::IcmpTuples {
+            orig: Icmp {
+                icmp_type: 8,
+                code: 0,
+                id: 513,
+            },
+            reply: Icmp {
+                icmp_type: 0,
+                code: 0,
+                id: 513,
+            },
+        });
+        s.clear();
+        render(&f, Format::Default, &mut s);
+        assert_eq!(s, "icmp     1 src=10.0.0.1 dst=10.0.0.2 type=8 code=0 id=513 src=10.0.0.1 dst=10.0.0.2 type=0 code=0 id=513 use=1");
     }
 
     #[test]

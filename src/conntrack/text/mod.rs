@@ -31,7 +31,7 @@ use tuple::{placeholder, L4Fields, TupleBuf};
 
 use super::error::{snippet, ParseError, TupleSide};
 use super::values::parse_num;
-use super::{Flags, Flow, State};
+use super::{Flags, Flow, IcmpTuples, State};
 
 /// Parses the trimmed text line `body` (not blank, not XML, not a summary).
 pub(crate) fn parse_flow(body: &[u8], line_no: u64) -> Result<Flow, ParseError> {
@@ -174,6 +174,9 @@ impl Walk {
             Phase::Post(TupleSide::Original) => return Err(ParseError::MissingReplyTuple),
             Phase::Fields(TupleSide::Reply) => r.check(fields, TupleSide::Reply)?,
             Phase::Post(TupleSide::Reply) => {}
+        }
+        if let (Some(orig), Some(reply)) = (o.icmp(), r.icmp()) {
+            flow.icmp = Some(IcmpTuples { orig, reply });
         }
         let (orig, fo) = o.finish(TupleSide::Original)?;
         let (reply, fr) = r.finish(TupleSide::Reply)?;

@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use crate::conntrack::error::{ParseError, TupleSide};
 use crate::conntrack::{parse_line, parse_line_general};
-use crate::conntrack::{EventKind, Family, Flags, Flow, State};
+use crate::conntrack::{EventKind, Family, Flags, Flow, Icmp, IcmpTuples, State};
 use crate::model::{Counters, Protocol};
 
 /// `parse_line`'s answer, which must be the general parser's too.
@@ -105,6 +105,19 @@ fn proc_gre_timeouts_are_skipped() {
 fn icmp_tuple_id_precedes_conntrack_id() {
     let f = p("icmp     1 27 src=10.244.1.11 dst=192.168.100.20 type=8 code=0 id=12378 packets=3 bytes=384 src=192.168.100.20 dst=192.168.100.1 type=0 code=0 id=12378 packets=3 bytes=384 mark=42 delta-time=3 use=1 id=187993239");
     assert_eq!(f.id, Some(187993239));
+    let echo = |icmp_type, code, id| Icmp {
+        icmp_type,
+        code,
+        id,
+    };
+    assert_eq!(
+        f.icmp,
+        Some(IcmpTuples {
+            orig: echo(8, 0, 12378),
+            reply: echo(0, 0, 12378)
+        })
+    );
+    assert_eq!((f.orig.sport, f.orig.dport), (None, None));
     assert_eq!(
         f.orig.counters,
         Some(Counters {
@@ -120,6 +133,36 @@ fn icmp_tuple_id_precedes_conntrack_id() {
     assert_eq!(
         (f.protocol, f.family, f.id),
         (Protocol::Icmpv6, Family::Ipv6, None)
+    );
+    assert_eq!(
+        f.icmp,
+        Some(IcmpTuples {
+            orig: echo(128, 0, 7),
+            reply: echo(129, 0, 7)
+        })
+    );
+    // Extremes, and a destination-unreachable with its code.
+    let f = p("icmp     1 29 src=10.0.0.1 dst=10.0.0.2 type=3 code=255 id=65535 src=10.0.0.2 dst=10.0.0.1 type=255 code=3 id=0");
+    assert_eq!(
+        f.icmp,
+        Some(IcmpTuples {
+            orig: echo(3, 255, 65535),
+            reply: echo(255, 3, 0)
+        })
+    );
+    assert_eq!(
+        e("icmp 1 29 src=10.0.0.1 dst=10.0.0.2 type=256 code=0 id=1"),
+        ParseError::BadNumber {
+            key: "type",
+            value: "256".into()
+        }
+    );
+    assert_eq!(
+        e("icmp 1 29 src=10.0.0.1 dst=10.0.0.2 type=8 code=0 id=65536"),
+        ParseError::BadNumber {
+            key: "id",
+            value: "65536".into()
+        }
     );
 }
 
@@ -188,6 +231,7 @@ fn every_protocol() {
             "{head} 30 src=10.0.0.1 dst=10.0.0.2 {fields} src=10.0.0.2 dst=10.0.0.1 {fields} mark=0 use=1"
         ));
         assert_eq!(f.protocol, proto, "{head}");
+        assert_eq!(f.icmp.is_some(), fields.starts_with("type"), "{head}");
         let ports = fields.starts_with("sport");
         assert_eq!(f.orig.sport.is_some(), ports, "{head}");
     }

@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use super::lex::{split_kv, Cursor};
 use crate::conntrack::error::{ParseError, TupleSide};
 use crate::conntrack::values::{parse_hex, parse_ip, parse_num, parse_u64};
-use crate::conntrack::{Family, Tuple};
+use crate::conntrack::{Family, Icmp, Tuple};
 use crate::model::{Counters, Protocol};
 
 /// Which per-tuple fields a protocol prints.
@@ -38,9 +38,9 @@ pub(super) struct TupleBuf {
     dst: Option<IpAddr>,
     sport: Option<u16>,
     dport: Option<u16>,
-    icmp_type: bool,
-    icmp_code: bool,
-    icmp_id: bool,
+    icmp_type: Option<u8>,
+    icmp_code: Option<u8>,
+    icmp_id: Option<u16>,
     srckey: bool,
     dstkey: bool,
     counters: Option<Counters>,
@@ -75,18 +75,15 @@ impl TupleBuf {
             (L4Fields::Ports, b"dport") if self.dport.is_none() => {
                 self.dport = Some(parse_num(val, "dport")?);
             }
-            (L4Fields::Icmp, b"type") if !self.icmp_type => {
-                parse_num::<u8>(val, "type")?;
-                self.icmp_type = true;
+            (L4Fields::Icmp, b"type") if self.icmp_type.is_none() => {
+                self.icmp_type = Some(parse_num(val, "type")?);
             }
-            (L4Fields::Icmp, b"code") if !self.icmp_code => {
-                parse_num::<u8>(val, "code")?;
-                self.icmp_code = true;
+            (L4Fields::Icmp, b"code") if self.icmp_code.is_none() => {
+                self.icmp_code = Some(parse_num(val, "code")?);
             }
             // The tuple's own ICMP id; a later `id=` is the conntrack id.
-            (L4Fields::Icmp, b"id") if !self.icmp_id => {
-                parse_num::<u16>(val, "id")?;
-                self.icmp_id = true;
+            (L4Fields::Icmp, b"id") if self.icmp_id.is_none() => {
+                self.icmp_id = Some(parse_num(val, "id")?);
             }
             (L4Fields::GreKeys, b"srckey") if !self.srckey => {
                 parse_hex(val, "srckey")?;
@@ -106,9 +103,9 @@ impl TupleBuf {
         let missing = match fields {
             L4Fields::Ports if self.sport.is_none() => "sport",
             L4Fields::Ports if self.dport.is_none() => "dport",
-            L4Fields::Icmp if !self.icmp_type => "type",
-            L4Fields::Icmp if !self.icmp_code => "code",
-            L4Fields::Icmp if !self.icmp_id => "id",
+            L4Fields::Icmp if self.icmp_type.is_none() => "type",
+            L4Fields::Icmp if self.icmp_code.is_none() => "code",
+            L4Fields::Icmp if self.icmp_id.is_none() => "id",
             L4Fields::GreKeys if !self.srckey => "srckey",
             L4Fields::GreKeys if !self.dstkey => "dstkey",
             _ => return Ok(()),
@@ -136,6 +133,15 @@ impl TupleBuf {
         };
         self.counters = Some(Counters { packets, bytes });
         Ok(())
+    }
+
+    /// `type= code= id=`, when the tuple had all three.
+    pub(super) fn icmp(&self) -> Option<Icmp> {
+        Some(Icmp {
+            icmp_type: self.icmp_type?,
+            code: self.icmp_code?,
+            id: self.icmp_id?,
+        })
     }
 
     /// The finished tuple, its addresses checked to be of one family.
