@@ -31,9 +31,14 @@ fn protocol() -> impl Strategy<Value = Protocol> {
 
 fn addr(v6: bool) -> BoxedStrategy<IpAddr> {
     if v6 {
-        any::<u128>()
-            .prop_map(|n| IpAddr::V6(Ipv6Addr::from(n)))
-            .boxed()
+        prop_oneof![
+            any::<u128>().prop_map(Ipv6Addr::from),
+            // Runs of zero groups, so `::` appears in every place.
+            proptest::array::uniform8(prop_oneof![3 => Just(0u16), 2 => any::<u16>()])
+                .prop_map(Ipv6Addr::from),
+        ]
+        .prop_map(IpAddr::V6)
+        .boxed()
     } else {
         any::<u32>()
             .prop_map(|n| IpAddr::V4(Ipv4Addr::from(n)))
@@ -130,22 +135,30 @@ fn flow() -> impl Strategy<Value = Flow> {
     })
 }
 
-/// The layout the fast path takes: IPv4 TCP/UDP with the attributes
-/// `conntrack -L` prints by default (and `-o id`).
+/// The layout the fast path takes: IPv4 or IPv6 TCP/UDP with the
+/// attributes `conntrack -L` and /proc print by default (and `-o id`).
 fn common_flow() -> impl Strategy<Value = Flow> {
+    any::<bool>().prop_flat_map(common_flow_of)
+}
+
+fn common_flow_of(v6: bool) -> impl Strategy<Value = Flow> {
     (
         any::<bool>(),
-        tuple(false, true),
-        tuple(false, true),
+        tuple(v6, true),
+        tuple(v6, true),
         proptest::option::of(any::<u32>()),
         proptest::option::of(proptest::sample::select(State::ALL.to_vec())),
         any::<bool>(),
         any::<bool>(),
         proptest::option::of(any::<u32>()),
         proptest::option::of(any::<u32>()),
+        (
+            proptest::option::of(any::<u16>()),
+            proptest::option::of(any::<u64>()),
+        ),
     )
         .prop_map(
-            |(tcp, orig, reply, timeout, state, unreplied, assured, mark, id)| {
+            |(tcp, orig, reply, timeout, state, unreplied, assured, mark, id, (zone, dt))| {
                 let proto = if tcp { Protocol::Tcp } else { Protocol::Udp };
                 let mut f = Flow::new(1, proto, orig, reply);
                 f.timeout = timeout;
@@ -158,9 +171,19 @@ fn common_flow() -> impl Strategy<Value = Flow> {
                 }
                 f.mark = mark;
                 f.id = id;
+                f.zone = zone;
+                f.delta_time = dt;
                 f
             },
         )
+}
+
+fn common_format() -> impl Strategy<Value = Format> {
+    prop_oneof![
+        Just(Format::Default),
+        Just(Format::Extended),
+        Just(Format::Proc)
+    ]
 }
 
 fn same_with_and_without_fast_path(bytes: &[u8]) -> Result<(), TestCaseError> {
@@ -226,8 +249,7 @@ proptest! {
     }
 
     #[test]
-    fn common_lines_round_trip_through_the_fast_path(f in common_flow(), extended in any::<bool>()) {
-        let format = if extended { Format::Extended } else { Format::Default };
+    fn common_lines_round_trip_through_the_fast_path(f in common_flow(), format in common_format()) {
         round_trip(&f, format)?;
         let mut line = String::new();
         render(&f, format, &mut line);
@@ -237,15 +259,16 @@ proptest! {
     #[test]
     fn mangled_common_lines_same_with_and_without_fast_path(
         f in common_flow(),
+        format in common_format(),
         cut in any::<proptest::sample::Index>(),
         junk in proptest::collection::vec(prop_oneof![
             any::<u8>(),
-            proptest::sample::select(b" \t0123456789.=[]x-".to_vec()),
+            proptest::sample::select(b" \t0123456789abcdefA.:=[]x-%".to_vec()),
         ], 0..6),
         drop in 0usize..12,
     ) {
         let mut line = String::new();
-        render(&f, Format::Default, &mut line);
+        render(&f, format, &mut line);
         let mut bytes = line.into_bytes();
         let at = cut.index(bytes.len() + 1);
         let mut edited = bytes.clone();
