@@ -151,6 +151,16 @@ mod tests {
     }
 
     #[test]
+    fn key_is_small() {
+        // A 1 M-entry baseline map holds a million of these (SPEC §8).
+        assert!(
+            std::mem::size_of::<ConnectionKey>() <= 56,
+            "{}",
+            std::mem::size_of::<ConnectionKey>()
+        );
+    }
+
+    #[test]
     fn protocols_without_ports_or_icmp_fields() {
         let gre = flow("gre      47 28 src=10.244.1.11 dst=192.168.100.20 srckey=0x0 dstkey=0x0 src=192.168.100.20 dst=192.168.100.1 srckey=0x0 dstkey=0x0 use=2");
         assert_eq!(gre.connection_key().l4, L4Key::None);
