@@ -1,9 +1,10 @@
 //! Conntrack parsing throughput on a generated 100k-line default-format
 //! dump: per line, per chunk (single thread), and chunks in parallel with
-//! rayon on 2 threads. `cargo bench --bench parse`.
+//! rayon on 2 threads; then the same dump with 30 % IPv6 lines (dual-stack),
+//! in the default and the /proc layout. `cargo bench --bench parse`.
 
 use criterion::{criterion_group, Criterion, Throughput};
-use kubenetmon::conntrack::render::synthetic_dump;
+use kubenetmon::conntrack::render::{synthetic_dump, synthetic_dump_with, Format, Synthetic};
 use kubenetmon::conntrack::{parse_chunk, parse_line, Chunk, ChunkReader};
 use rayon::prelude::*;
 use std::hint::black_box;
@@ -71,6 +72,48 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    for (name, format) in [
+        ("30 % IPv6", Format::Default),
+        ("30 % IPv6, /proc", Format::Proc),
+    ] {
+        let dual = dual_stack(format);
+        let mut g = c.benchmark_group(format!("conntrack, {name}"));
+        g.throughput(Throughput::Bytes(dual.len() as u64));
+        g.sample_size(20);
+        g.bench_function("chunk+parse_chunk/1 thread", |b| {
+            b.iter(|| {
+                let mut flows = 0;
+                for ch in ChunkReader::new(&dual[..]) {
+                    flows += parse_chunk(&ch.unwrap()).flows.len();
+                }
+                assert_eq!(flows, LINES);
+                black_box(flows)
+            })
+        });
+        let pre = chunks(&dual);
+        g.bench_function("parse_chunk/rayon 2 threads", |b| {
+            b.iter(|| {
+                let flows: usize =
+                    pool.install(|| pre.par_iter().map(|c| parse_chunk(c).flows.len()).sum());
+                assert_eq!(flows, LINES);
+                black_box(flows)
+            })
+        });
+        g.finish();
+    }
+}
+
+/// The dual-stack case: 30 % of the lines IPv6.
+fn dual_stack(format: Format) -> Vec<u8> {
+    synthetic_dump_with(
+        LINES,
+        42,
+        Synthetic {
+            ipv6_share: 0.3,
+            format,
+        },
+    )
 }
 
 /// CPU time of the calling thread (ns), from the scheduler's own account;
@@ -96,7 +139,16 @@ fn process_cpu_ns() -> Option<u64> {
 /// Prints throughput per CPU-second next to `wc -l`'s inner loop (newline
 /// count with memchr) on the same bytes, so the ratio survives a busy host.
 fn cpu_time_report() {
-    let data = synthetic_dump(LINES, 42);
+    for (name, data) in [
+        ("default layout", synthetic_dump(LINES, 42)),
+        ("30 % IPv6", dual_stack(Format::Default)),
+        ("30 % IPv6, /proc", dual_stack(Format::Proc)),
+    ] {
+        cpu_time_report_on(name, &data);
+    }
+}
+
+fn cpu_time_report_on(name: &str, data: &[u8]) {
     let mb = data.len() as f64 / 1e6;
     let rounds = 20;
     let per_cpu_second = |f: &dyn Fn() -> usize| -> Option<f64> {
@@ -106,16 +158,16 @@ fn cpu_time_report() {
         }
         Some((thread_cpu_ns()? - t0) as f64 / 1e9 / rounds as f64)
     };
-    let wc = per_cpu_second(&|| memchr::memchr_iter(b'\n', &data).count());
+    let wc = per_cpu_second(&|| memchr::memchr_iter(b'\n', data).count());
     let parse = per_cpu_second(&|| {
-        ChunkReader::new(&data[..])
+        ChunkReader::new(data)
             .map(|c| parse_chunk(&c.unwrap()).flows.len())
             .sum()
     });
     let (Some(wc), Some(parse)) = (wc, parse) else {
         return;
     };
-    let pre = chunks(&data);
+    let pre = chunks(data);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(2)
         .build()
@@ -129,7 +181,7 @@ fn cpu_time_report() {
     let wall = w0.elapsed().as_secs_f64() / rounds as f64;
     let cpu = (process_cpu_ns().unwrap_or(0) - c0) as f64 / 1e9 / rounds as f64;
     eprintln!(
-        "conntrack parse, {LINES} lines, {mb:.1} MB, per CPU-second:\n  \
+        "conntrack parse, {name}, {LINES} lines, {mb:.1} MB, per CPU-second:\n  \
          newline count (wc -l loop): {:>8.0} MB/s\n  \
          ChunkReader+parse_chunk, 1 thread: {:>8.0} MB/s, {:.2} M lines/s ({:.1}x wc -l)\n  \
          parse_chunk, rayon 2 threads: wall {:.0} MB/s, {:.0} MB/s per CPU-second (2 cores ideal: {:.0} MB/s)",

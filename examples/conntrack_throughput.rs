@@ -1,15 +1,18 @@
 //! Times the conntrack reader on a whole file, 1 thread and 2 threads, in
-//! wall and CPU time, for comparing with `wc -l` on the same bytes.
+//! wall and CPU time, for comparing with `wc -l` on the same bytes; and the
+//! general parser alone (no fast path) on one thread.
 //!
 //! ```sh
 //! cargo run --release --example conntrack_throughput -- gen /tmp/dump.txt 1000000
+//! # dual-stack: 30 % IPv6 lines; `--format extended|proc` for other layouts
+//! cargo run --release --example conntrack_throughput -- gen /tmp/dual.txt 1000000 --ipv6-share 0.3
 //! cargo run --release --example conntrack_throughput -- /tmp/dump.txt
 //! ```
 
 use std::time::Instant;
 
-use kubenetmon::conntrack::render::synthetic_dump;
-use kubenetmon::conntrack::{parse_chunk, ChunkReader};
+use kubenetmon::conntrack::render::{synthetic_dump_with, Format, Synthetic};
+use kubenetmon::conntrack::{parse_chunk, parse_line_general, ChunkReader};
 use rayon::prelude::*;
 
 /// CPU time of every live thread of the process (the scheduler's account,
@@ -33,11 +36,7 @@ fn cpu_seconds() -> f64 {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("gen") {
-        let lines: usize = args
-            .get(2)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(1_000_000);
-        std::fs::write(&args[1], synthetic_dump(lines, 42)).expect("write dump");
+        gen(&args[1..]);
         return;
     }
     let path = args
@@ -92,4 +91,36 @@ fn main() {
                 .sum()
         })
     });
+    run("general parser only, 1 thread", &|| {
+        data.split(|&c| c == b'\n')
+            .enumerate()
+            .filter(|(i, l)| matches!(parse_line_general(l, *i as u64 + 1), Ok(Some(_))))
+            .count()
+    });
+}
+
+/// `gen FILE [LINES] [--ipv6-share F] [--format default|extended|proc]`
+fn gen(args: &[String]) {
+    let usage = "usage: conntrack_throughput gen FILE [LINES] [--ipv6-share F] [--format default|extended|proc]";
+    let path = args.first().expect(usage);
+    let mut lines = 1_000_000;
+    let mut opts = Synthetic::default();
+    let mut rest = args[1..].iter();
+    while let Some(a) = rest.next() {
+        match a.as_str() {
+            "--ipv6-share" => {
+                opts.ipv6_share = rest.next().and_then(|v| v.parse().ok()).expect(usage);
+            }
+            "--format" => {
+                opts.format = match rest.next().map(String::as_str) {
+                    Some("default") => Format::Default,
+                    Some("extended") => Format::Extended,
+                    Some("proc") => Format::Proc,
+                    _ => panic!("{usage}"),
+                }
+            }
+            n => lines = n.parse().expect(usage),
+        }
+    }
+    std::fs::write(path, synthetic_dump_with(lines, 42, opts)).expect("write dump");
 }

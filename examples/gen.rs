@@ -19,6 +19,16 @@
 //! a small built-in list. Output is identical for equal arguments, whatever
 //! the thread count: every chunk of lines has its own RNG derived from the
 //! seed, the node and the chunk number.
+//!
+//! `--ipv6-share F` makes the cluster dual-stack the way EKS does it: an
+//! IPv6 /56 per cluster inside the region's EC2 prefix, a /64 per zone's
+//! subnet, a /80 per node from which its pods get their addresses, and an
+//! IPv6 InternalIP per node; the inventory lists both families in
+//! `status.podIPs`, `status.hostIPs` and the node's `status.addresses`.
+//! That share of the conntrack lines are then IPv6 flows, without NAT:
+//! pod↔pod, pod→AWS and GCP IPv6 prefixes (from `--ranges` when given),
+//! pod→internet, node↔node, ICMPv6. With the default 0 nothing changes:
+//! the output is byte for byte what it was before the option existed.
 
 use std::collections::HashSet;
 use std::fs::{self, File};
@@ -70,6 +80,17 @@ struct Args {
     /// Region of the cluster (zones REGION a/b/c)
     #[arg(long, default_value = "us-east-1")]
     region: String,
+    /// Share of the conntrack lines that are IPv6 flows (0 to 1); above 0
+    /// the cluster is dual-stack (pods and nodes get IPv6 addresses too)
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.0, value_parser = share)]
+    ipv6_share: f64,
+}
+
+fn share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("'{s}' is not a fraction between 0 and 1")),
+    }
 }
 
 // ---------------------------------------------------------------- RNG
@@ -172,6 +193,10 @@ const fn ip(a: u8, b: u8, c: u8, d: u8) -> u32 {
     u32::from_be_bytes([a, b, c, d])
 }
 
+fn ip6_str(ip: u128) -> String {
+    std::net::Ipv6Addr::from(ip).to_string()
+}
+
 // ---------------------------------------------------------------- cluster
 
 struct Node {
@@ -219,6 +244,79 @@ struct Cluster {
     /// Pod IP addresses of the pod CIDR that no pod in the inventory holds
     /// (pods deleted since the snapshot).
     stale: Vec<u32>,
+    /// The IPv6 side of a dual-stack cluster (`--ipv6-share` above 0).
+    v6: Option<V6Plan>,
+}
+
+/// EKS-like IPv6 addressing: every IPv4 address of a node or pod has an
+/// IPv6 twin, so pods that share an IPv4 address (hostNetwork, reused
+/// IPs) share the IPv6 one too.
+struct V6Plan {
+    /// The cluster's /56.
+    cluster: u128,
+    /// Per node: its IPv6 InternalIP and the /80 its pods' addresses come from.
+    node_ip: Vec<u128>,
+    node_prefix: Vec<u128>,
+    node_by_ip: std::collections::HashMap<u32, usize>,
+    /// The IPv4 pod CIDR layout: first block and block size per node.
+    pod_base: u32,
+    block: u32,
+}
+
+impl V6Plan {
+    /// The IPv6 twin of a node or pod IPv4 address (`None`: neither).
+    fn of(&self, v4: u32) -> Option<u128> {
+        if let Some(&n) = self.node_by_ip.get(&v4) {
+            return Some(self.node_ip[n]);
+        }
+        let off = v4.checked_sub(self.pod_base)?;
+        let node = (off / self.block) as usize;
+        let prefix = self.node_prefix.get(node)?;
+        Some(prefix | u128::from(off % self.block))
+    }
+}
+
+/// The IPv6 addresses of a dual-stack cluster, from their own random
+/// stream (the IPv4 cluster does not change).
+fn plan_v6(args: &Args, nodes: &[Node], pod_base: u32, block: u32, zones: &[String]) -> V6Plan {
+    let mut rng = Rng::derive(args.seed, 4, 0);
+    // A /56 in 2600:1f18::/33, us-east-1's EC2 IPv6 block (the pool VPC
+    // CIDRs come from), below the blocks AWS gives to its own services.
+    let g3 = 0x0400 + rng.below(0x3000) as u128;
+    let g4 = (rng.below(256) as u128) << 8;
+    let cluster = (0x2600_1f18u128 << 96) | (g3 << 80) | (g4 << 64);
+    let mut used = HashSet::new();
+    let mut node_ip = Vec::with_capacity(nodes.len());
+    let mut node_prefix = Vec::with_capacity(nodes.len());
+    for n in nodes {
+        // One /64 subnet per zone, a /80 per node inside it.
+        let z = zones.iter().position(|z| *z == n.zone).unwrap_or(0) as u128;
+        let subnet = cluster | ((z + 1) << 64);
+        let p80 = loop {
+            let cand = subnet | ((rng.below(0xffff) as u128 + 1) << 48);
+            if used.insert(cand) {
+                break cand;
+            }
+        };
+        node_prefix.push(p80);
+        // The node's own address: elsewhere in its subnet (interface ids
+        // below 2^48, so never inside a node's /80).
+        let own = loop {
+            let cand = subnet | (rng.next_u64() as u128 & 0x0000_ffff_ffff_ffff) | 1;
+            if used.insert(cand) {
+                break cand;
+            }
+        };
+        node_ip.push(own);
+    }
+    V6Plan {
+        cluster,
+        node_by_ip: nodes.iter().enumerate().map(|(i, n)| (n.ip, i)).collect(),
+        node_ip,
+        node_prefix,
+        pod_base,
+        block,
+    }
 }
 
 struct Workload {
@@ -566,6 +664,7 @@ fn build_cluster(args: &Args) -> Result<Cluster> {
         })
         .filter(|a| pods.iter().all(|p| p.ip != *a))
         .collect();
+    let v6 = (args.ipv6_share > 0.0).then(|| plan_v6(args, &nodes, pod_base(0), block, &zones));
     Ok(Cluster {
         nodes,
         pods,
@@ -573,6 +672,7 @@ fn build_cluster(args: &Args) -> Result<Cluster> {
         dns,
         routable,
         stale,
+        v6,
     })
 }
 
@@ -620,6 +720,15 @@ fn inventory_json(c: &Cluster, args: &Args) -> Value {
             spec["hostNetwork"] = Value::Bool(true);
         }
         let pod_ip = ip_str(p.ip);
+        // Dual-stack: IPv4 first, as kubectl lists an IPv4-primary cluster.
+        let mut pod_ips = vec![json!({"ip": pod_ip})];
+        let mut host_ips = vec![json!({"ip": ip_str(node.ip)})];
+        if let Some(v6) = &c.v6 {
+            if let Some(a) = v6.of(p.ip) {
+                pod_ips.push(json!({"ip": ip6_str(a)}));
+            }
+            host_ips.push(json!({"ip": ip6_str(v6.node_ip[p.node])}));
+        }
         let ready = if terminated { "False" } else { "True" };
         items.push(json!({
             "apiVersion": "v1",
@@ -650,17 +759,23 @@ fn inventory_json(c: &Cluster, args: &Args) -> Value {
                     {"lastProbeTime": null, "lastTransitionTime": created, "status": "True", "type": "PodScheduled"}
                 ],
                 "hostIP": ip_str(node.ip),
-                "hostIPs": [{"ip": ip_str(node.ip)}],
+                "hostIPs": host_ips,
                 "phase": p.phase,
                 "podIP": pod_ip,
-                "podIPs": [{"ip": pod_ip}],
+                "podIPs": pod_ips,
                 "qosClass": "Burstable",
                 "startTime": created
             }
         }));
     }
-    for n in &c.nodes {
+    for (k, n) in c.nodes.iter().enumerate() {
         let ipv = ip_str(n.ip);
+        let mut addresses = vec![json!({"address": ipv, "type": "InternalIP"})];
+        if let Some(v6) = &c.v6 {
+            addresses.push(json!({"address": ip6_str(v6.node_ip[k]), "type": "InternalIP"}));
+        }
+        addresses.push(json!({"address": n.name, "type": "InternalDNS"}));
+        addresses.push(json!({"address": n.name, "type": "Hostname"}));
         items.push(json!({
             "apiVersion": "v1",
             "kind": "Node",
@@ -688,11 +803,7 @@ fn inventory_json(c: &Cluster, args: &Args) -> Value {
                 "providerID": format!("aws:///{}/{}", n.zone, n.instance)
             },
             "status": {
-                "addresses": [
-                    {"address": ipv, "type": "InternalIP"},
-                    {"address": n.name, "type": "InternalDNS"},
-                    {"address": n.name, "type": "Hostname"}
-                ],
+                "addresses": addresses,
                 "allocatable": {"cpu": "7910m", "memory": "31482236Ki", "pods": "58"},
                 "capacity": {"cpu": "8", "memory": "32475004Ki", "pods": "58"},
                 "nodeInfo": {
@@ -770,10 +881,56 @@ struct Pools {
     gcp: Vec<(u32, u8)>,
     azure: Vec<(u32, u8)>,
     internet: Vec<(u32, u8)>,
+    v6: Pools6,
+}
+
+/// IPv6 prefixes to draw remote hosts from (`--ipv6-share`).
+#[derive(Default)]
+struct Pools6 {
+    s3: Vec<(u128, u8)>,
+    aws_region: Vec<(u128, u8)>,
+    aws_other: Vec<(u128, u8)>,
+    gcp: Vec<(u128, u8)>,
+    internet: Vec<(u128, u8)>,
+}
+
+fn net6(s: &str) -> (u128, u8) {
+    let n: ipnet::Ipv6Net = s.parse().expect("built-in IPv6 prefix");
+    (u128::from(n.network()), n.prefix_len())
+}
+
+/// Real published prefixes of us-east-1 (AWS, checked against
+/// ip-ranges.json) and of GCP; internet: Cloudflare, Fastly, Meta.
+fn builtin_pools6() -> Pools6 {
+    let v = |l: &[&str]| l.iter().map(|s| net6(s)).collect();
+    Pools6 {
+        s3: v(&["2600:1fa0:2c00::/40", "2600:1ff8:2c00::/40"]),
+        aws_region: v(&["2600:1f10:4000::/36", "2600:1f10:2000::/36"]),
+        aws_other: v(&["2600:1f14::/35", "2600:1f13::/36"]),
+        gcp: v(&["2600:1900:4030::/44", "2600:1900:8000::/44"]),
+        internet: internet_pool6(),
+    }
+}
+
+fn internet_pool6() -> Vec<(u128, u8)> {
+    ["2606:4700::/32", "2a04:4e40::/32", "2a03:2880::/32"]
+        .iter()
+        .map(|s| net6(s))
+        .collect()
+}
+
+fn v6(net: &ipnet::IpNet) -> Option<(u128, u8)> {
+    match net {
+        ipnet::IpNet::V6(n) if (16..=64).contains(&n.prefix_len()) => {
+            Some((u128::from(n.network()), n.prefix_len()))
+        }
+        _ => None,
+    }
 }
 
 fn builtin_pools() -> Pools {
     Pools {
+        v6: builtin_pools6(),
         s3: vec![
             (ip(52, 216, 0, 0), 15),
             (ip(54, 231, 0, 0), 16),
@@ -826,9 +983,18 @@ fn file_pools(dir: &Path, region: &str) -> Result<Pools> {
     };
     let aws = read_provider_file(Provider::Aws, &dir.join(Provider::Aws.file_name()))?;
     for r in &aws.prefixes {
-        let Some(net) = v4(&r.net) else { continue };
         let svc = r.service.to_ascii_lowercase();
         let reg = r.region.to_ascii_lowercase();
+        if let Some(net) = v6(&r.net) {
+            if reg == region && svc == "s3" {
+                p.v6.s3.push(net);
+            } else if reg == region && svc == "ec2" {
+                p.v6.aws_region.push(net);
+            } else if reg != region && reg != "global" && svc == "ec2" {
+                p.v6.aws_other.push(net);
+            }
+        }
+        let Some(net) = v4(&r.net) else { continue };
         if reg == region && svc == "s3" {
             p.s3.push(net);
         } else if reg == region && svc == "ec2" {
@@ -839,6 +1005,20 @@ fn file_pools(dir: &Path, region: &str) -> Result<Pools> {
     }
     let gcp = read_provider_file(Provider::Gcp, &dir.join(Provider::Gcp.file_name()))?;
     p.gcp = gcp.prefixes.iter().filter_map(|r| v4(&r.net)).collect();
+    p.v6.gcp = gcp.prefixes.iter().filter_map(|r| v6(&r.net)).collect();
+    p.v6.internet = internet_pool6();
+    // A region without published IPv6 prefixes of a kind: the built-in ones.
+    let builtin = builtin_pools6();
+    for (mine, fallback) in [
+        (&mut p.v6.s3, builtin.s3),
+        (&mut p.v6.aws_region, builtin.aws_region),
+        (&mut p.v6.aws_other, builtin.aws_other),
+        (&mut p.v6.gcp, builtin.gcp),
+    ] {
+        if mine.is_empty() {
+            *mine = fallback;
+        }
+    }
     let az = read_provider_file(Provider::Azure, &dir.join(Provider::Azure.file_name()))?;
     p.azure = az
         .prefixes
@@ -873,6 +1053,32 @@ struct Remotes {
     azure: Vec<u32>,
     internet: Vec<u32>,
     vpc_private: Vec<u32>,
+    v6: Remotes6,
+}
+
+/// IPv6 remote hosts, drawn from their own random stream.
+struct Remotes6 {
+    s3: Vec<u128>,
+    aws_region: Vec<u128>,
+    aws_other: Vec<u128>,
+    gcp: Vec<u128>,
+    internet: Vec<u128>,
+}
+
+fn hosts6(rng: &mut Rng, pool: &[(u128, u8)], n: usize) -> Vec<u128> {
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let (net, len) = *rng.pick(pool);
+        let bits = (u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64());
+        let host = net | (bits & (u128::MAX >> len)) | 1;
+        // Never inside the range plan_v6 takes cluster /56s from.
+        let g3 = (host >> 80) as u16;
+        if host >> 96 == 0x2600_1f18 && (0x0400..0x3400).contains(&g3) {
+            continue;
+        }
+        out.push(host);
+    }
+    out
 }
 
 fn hosts(rng: &mut Rng, pool: &[(u32, u8)], n: usize) -> Vec<u32> {
@@ -896,6 +1102,18 @@ fn remotes(seed: u64, p: &Pools) -> Remotes {
         internet: hosts(&mut rng, &p.internet, 512),
         // RDS / ElastiCache / MSK in the VPC's data subnets.
         vpc_private: hosts(&mut rng, &[(ip(10, 0, 200, 0), 22)], 32),
+        v6: remotes6(seed, &p.v6),
+    }
+}
+
+fn remotes6(seed: u64, p: &Pools6) -> Remotes6 {
+    let mut rng = Rng::derive(seed, 5, 0);
+    Remotes6 {
+        s3: hosts6(&mut rng, &p.s3, 64),
+        aws_region: hosts6(&mut rng, &p.aws_region, 256),
+        aws_other: hosts6(&mut rng, &p.aws_other, 128),
+        gcp: hosts6(&mut rng, &p.gcp, 128),
+        internet: hosts6(&mut rng, &p.internet, 512),
     }
 }
 
@@ -930,6 +1148,12 @@ impl Line<'_> {
         self.u(b[0] as u64).s(".").u(b[1] as u64).s(".");
         self.u(b[2] as u64).s(".").u(b[3] as u64)
     }
+
+    /// As conntrack prints it (`inet_ntop`: the longest zero run as `::`).
+    fn ip6(&mut self, a: u128) -> &mut Self {
+        let _ = write!(self.0, "{}", std::net::Ipv6Addr::from(a));
+        self
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -941,11 +1165,19 @@ enum L4 {
 
 /// (source, destination, source port or ICMP id, destination port).
 type Tuple = (u32, u32, u16, u16);
+/// The same with IPv6 addresses.
+type Tuple6 = (u128, u128, u16, u16);
+
+/// Original and reply tuple of an entry, of one family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Addrs {
+    V4(Tuple, Tuple),
+    V6(Tuple6, Tuple6),
+}
 
 struct Entry {
     l4: L4,
-    orig: Tuple,
-    reply: Tuple,
+    addrs: Addrs,
     /// (packets, bytes) original / reply.
     oc: (u64, u64),
     rc: (u64, u64),
@@ -957,34 +1189,52 @@ struct Entry {
 
 fn write_entry(buf: &mut Vec<u8>, e: &Entry, format: Format) {
     let mut l = Line(buf);
+    let v6 = matches!(e.addrs, Addrs::V6(..));
     if format == Format::Extended {
-        l.s("ipv4     2 ");
+        l.s(if v6 { "ipv6     10 " } else { "ipv4     2 " });
     }
-    match e.l4 {
-        L4::Tcp => l.s("tcp      6 "),
-        L4::Udp => l.s("udp      17 "),
-        L4::Icmp => l.s("icmp     1 "),
+    match (e.l4, v6) {
+        (L4::Tcp, _) => l.s("tcp      6 "),
+        (L4::Udp, _) => l.s("udp      17 "),
+        (L4::Icmp, false) => l.s("icmp     1 "),
+        (L4::Icmp, true) => l.s("icmpv6   58 "),
     };
     l.u(e.timeout).s(" ");
     if e.l4 == L4::Tcp {
         l.s(e.state).s(" ");
     }
-    let tuple = |l: &mut Line, t: &Tuple, c: (u64, u64), reply: bool| {
-        l.s("src=").ip(t.0).s(" dst=").ip(t.1);
+    // (echo request, echo reply) types
+    let echo = if v6 {
+        (" type=128", " type=129")
+    } else {
+        (" type=8", " type=0")
+    };
+    let tuple = |l: &mut Line, reply: bool| {
+        let (sport, dport) = match (e.addrs, reply) {
+            (Addrs::V4(t, _), false) | (Addrs::V4(_, t), true) => {
+                l.s("src=").ip(t.0).s(" dst=").ip(t.1);
+                (t.2, t.3)
+            }
+            (Addrs::V6(t, _), false) | (Addrs::V6(_, t), true) => {
+                l.s("src=").ip6(t.0).s(" dst=").ip6(t.1);
+                (t.2, t.3)
+            }
+        };
         if e.l4 == L4::Icmp {
-            l.s(if reply { " type=0" } else { " type=8" })
+            l.s(if reply { echo.1 } else { echo.0 })
                 .s(" code=0 id=")
-                .u(t.2 as u64);
+                .u(sport as u64);
         } else {
-            l.s(" sport=").u(t.2 as u64).s(" dport=").u(t.3 as u64);
+            l.s(" sport=").u(sport as u64).s(" dport=").u(dport as u64);
         }
+        let c = if reply { e.rc } else { e.oc };
         l.s(" packets=").u(c.0).s(" bytes=").u(c.1).s(" ");
     };
-    tuple(&mut l, &e.orig, e.oc, false);
+    tuple(&mut l, false);
     if e.unreplied {
         l.s("[UNREPLIED] ");
     }
-    tuple(&mut l, &e.reply, e.rc, true);
+    tuple(&mut l, true);
     if e.assured {
         l.s("[ASSURED] ");
     }
@@ -996,6 +1246,8 @@ struct Gen<'a> {
     r: &'a Remotes,
     node: usize,
     format: Format,
+    /// IPv6 lines per million (`--ipv6-share`).
+    ipv6_ppm: u64,
 }
 
 const TCP_STATES: &[(&str, u64)] = &[
@@ -1011,7 +1263,121 @@ const TCP_STATES: &[(&str, u64)] = &[
     ("CLOSE", 10),
 ];
 
+fn ppm(share: f64) -> u64 {
+    (share * 1e6).round() as u64
+}
+
 impl Gen<'_> {
+    /// The next line's entry: IPv6 for `ipv6_ppm` lines in a million. (No
+    /// draw at all without IPv6, so such dumps are what they always were.)
+    fn line_entry(&self, rng: &mut Rng) -> Entry {
+        if self.ipv6_ppm > 0 && rng.below(1_000_000) < self.ipv6_ppm {
+            self.entry6(rng)
+        } else {
+            self.entry(rng)
+        }
+    }
+
+    /// An IPv6 flow of a dual-stack cluster. No NAT: pods have global
+    /// addresses, and the reply goes back to the original source.
+    fn entry6(&self, rng: &mut Rng) -> Entry {
+        let v6 = self
+            .c
+            .v6
+            .as_ref()
+            .expect("IPv6 lines need a dual-stack cluster");
+        let r6 = &self.r.v6;
+        let me = v6.node_ip[self.node];
+        let six = |a: u32| v6.of(a).unwrap_or(me);
+        let swap = |t: Tuple6| (t.1, t.0, t.3, t.2);
+        let roll = rng.below(1000);
+        let mut l4 = L4::Tcp;
+        let mut down = false;
+        let mut max_packets = 50_000;
+        let orig: Tuple6 = 'pick: {
+            let Some(lp) = self.local_pod(rng) else {
+                break 'pick self.node_flow6(rng);
+            };
+            let src = six(lp.ip);
+            let sport = Self::ephemeral(rng);
+            match roll {
+                // Local pod → pod on another node, then on this node.
+                0..=449 => {
+                    let op = if roll < 350 {
+                        self.other_pod(rng)
+                    } else {
+                        self.local_pod(rng)
+                    };
+                    let Some(op) = op else {
+                        break 'pick self.node_flow6(rng);
+                    };
+                    if rng.chance(100) {
+                        l4 = L4::Udp;
+                    }
+                    (src, six(op.ip), sport, op.port)
+                }
+                // Pod on another node → local pod.
+                450..=599 => match self.other_pod(rng) {
+                    Some(op) => (six(op.ip), src, sport, lp.port),
+                    None => self.node_flow6(rng),
+                },
+                // AWS (S3 downloads, EC2 in and out of the region), GCP, internet.
+                600..=899 => {
+                    let (pool, port) = match roll {
+                        600..=699 => {
+                            down = true;
+                            max_packets = 500_000;
+                            (&r6.s3, 443)
+                        }
+                        700..=749 => (&r6.aws_region, 443),
+                        750..=779 => (&r6.aws_other, 443),
+                        780..=809 => (&r6.gcp, 443),
+                        _ => {
+                            if rng.chance(200) {
+                                l4 = L4::Udp; // QUIC
+                            }
+                            (&r6.internet, *rng.pick(&[443u16, 443, 443, 80]))
+                        }
+                    };
+                    (src, pool[rng.skewed(pool.len())], sport, port)
+                }
+                // The node's own IPv6 traffic.
+                900..=969 => self.node_flow6(rng),
+                // ICMPv6 echo.
+                _ => {
+                    l4 = L4::Icmp;
+                    max_packets = 10;
+                    let dst = if rng.chance(500) {
+                        r6.internet[rng.skewed(r6.internet.len())]
+                    } else {
+                        self.other_pod(rng).map_or(me, |p| six(p.ip))
+                    };
+                    (src, dst, rng.range(1, 65535) as u16, 0)
+                }
+            }
+        };
+        let reply = if l4 == L4::Icmp {
+            (orig.1, orig.0, orig.2, 0)
+        } else {
+            swap(orig)
+        };
+        self.finish(rng, l4, Addrs::V6(orig, reply), max_packets, down)
+    }
+
+    /// Another node's kubelet traffic to this node, or this node to AWS.
+    fn node_flow6(&self, rng: &mut Rng) -> Tuple6 {
+        let v6 = self.c.v6.as_ref().expect("dual-stack cluster");
+        let me = v6.node_ip[self.node];
+        let sport = Self::ephemeral(rng);
+        if rng.chance(500) {
+            let other = v6.node_ip[rng.below(v6.node_ip.len() as u64) as usize];
+            (other, me, sport, 10250)
+        } else {
+            let r = &self.r.v6.aws_region;
+            (me, r[rng.skewed(r.len())], sport, 443)
+        }
+    }
+
     fn ephemeral(rng: &mut Rng) -> u16 {
         rng.range(32768, 60999) as u16
     }
@@ -1187,6 +1553,11 @@ impl Gen<'_> {
                 }
             }
         };
+        self.finish(rng, l4, Addrs::V4(orig, reply), max_packets, down)
+    }
+
+    /// Counters, state, flags and timeout for the tuples picked.
+    fn finish(&self, rng: &mut Rng, l4: L4, addrs: Addrs, max_packets: u64, down: bool) -> Entry {
         let (mut oc, mut rc) = if max_packets <= 4 {
             // DNS: small queries, larger answers.
             let p = rng.range(1, max_packets);
@@ -1238,8 +1609,7 @@ impl Gen<'_> {
         );
         Entry {
             l4,
-            orig,
-            reply,
+            addrs,
             oc,
             rc,
             unreplied,
@@ -1306,7 +1676,7 @@ fn write_dump(path: &Path, g: &Gen, seed: u64, lines: u64) -> Result<()> {
                     let n = CHUNK.min(lines - ci * CHUNK);
                     let mut buf = Vec::with_capacity(n as usize * 220);
                     for _ in 0..n {
-                        let e = g.entry(&mut rng);
+                        let e = g.line_entry(&mut rng);
                         write_entry(&mut buf, &e, g.format);
                     }
                     buf
@@ -1359,6 +1729,7 @@ fn main() -> Result<()> {
                 r: &rem,
                 node,
                 format: args.format,
+                ipv6_ppm: ppm(args.ipv6_share),
             };
             let path = dumps.join(format!("{}.txt", cluster.nodes[node].name));
             write_dump(&path, &g, args.seed, args.lines)?;
@@ -1373,6 +1744,7 @@ fn main() -> Result<()> {
                     r: &rem,
                     node,
                     format: args.format,
+                    ipv6_ppm: ppm(args.ipv6_share),
                 };
                 let path = dumps.join(format!("{}.txt", cluster.nodes[node].name));
                 write_dump(&path, &g, args.seed, lines)?;
@@ -1381,7 +1753,7 @@ fn main() -> Result<()> {
         }
     }
 
-    let manifest = json!({
+    let mut manifest = json!({
         "seed": args.seed,
         "nodes": cluster.nodes.len(),
         "pods": cluster.pods.len(),
@@ -1397,6 +1769,11 @@ fn main() -> Result<()> {
             "lines": l,
         })).collect::<Vec<_>>(),
     });
+    if let Some(v6) = &cluster.v6 {
+        // Only for dual-stack runs: single-stack manifests stay as they were.
+        manifest["ipv6_share"] = json!(args.ipv6_share);
+        manifest["ipv6_cluster_prefix"] = json!(format!("{}/56", ip6_str(v6.cluster)));
+    }
     write_json(&args.out.join("manifest.json"), &manifest)?;
     if let Some((n, _, _)) = written.first().filter(|_| args.single_node.is_some()) {
         println!("{}", cluster.nodes[*n].name);
@@ -1440,13 +1817,35 @@ mod tests {
             r: &r,
             node,
             format: a.format,
+            ipv6_ppm: ppm(a.ipv6_share),
         };
         let mut rng = Rng::derive(a.seed, 100 + node as u64, chunk);
         let mut buf = Vec::new();
         for _ in 0..n {
-            write_entry(&mut buf, &g.entry(&mut rng), a.format);
+            write_entry(&mut buf, &g.line_entry(&mut rng), a.format);
         }
         String::from_utf8(buf).unwrap()
+    }
+
+    /// `n` entries of node `node` with each one's line.
+    fn entries(a: &Args, c: &Cluster, node: usize, n: u64) -> Vec<(Entry, String)> {
+        let r = remotes(a.seed, &builtin_pools());
+        let g = Gen {
+            c,
+            r: &r,
+            node,
+            format: a.format,
+            ipv6_ppm: ppm(a.ipv6_share),
+        };
+        let mut rng = Rng::derive(a.seed, 100 + node as u64, 0);
+        (0..n)
+            .map(|_| {
+                let e = g.line_entry(&mut rng);
+                let mut buf = Vec::new();
+                write_entry(&mut buf, &e, a.format);
+                (e, String::from_utf8(buf).unwrap().trim_end().to_string())
+            })
+            .collect()
     }
 
     fn field<'a>(line: &'a str, key: &str, nth: usize) -> &'a str {
@@ -1589,5 +1988,163 @@ mod tests {
             .find(|i| i["kind"] == "Service" && i["metadata"]["name"] == "kube-dns")
             .unwrap();
         assert_eq!(kube_dns["spec"]["clusterIPs"][0], "172.20.0.10");
+    }
+
+    type AnyTuple = (std::net::IpAddr, std::net::IpAddr, u16, u16);
+
+    #[test]
+    fn ipv6_lines_parse_back_to_the_tuples_written() {
+        use kubenetmon::conntrack::{Family, Icmp, IcmpTuples};
+        use kubenetmon::model::Protocol;
+        use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+        for format in ["default", "extended"] {
+            let a = args(&["--format", format, "--ipv6-share", "0.5"]);
+            let c = build_cluster(&a).unwrap();
+            let (mut v6, mut icmp6) = (0, 0);
+            for (i, (e, l)) in entries(&a, &c, 2, 4000).iter().enumerate() {
+                let f = kubenetmon::conntrack::parse_line(l.as_bytes(), i as u64 + 1)
+                    .unwrap_or_else(|err| panic!("{l}: {err}"))
+                    .unwrap_or_else(|| panic!("not a flow: {l}"));
+                let (o, r): (AnyTuple, AnyTuple) = match e.addrs {
+                    Addrs::V4(o, r) => {
+                        let t = |t: Tuple| {
+                            let ip = |a: u32| IpAddr::V4(Ipv4Addr::from(a));
+                            (ip(t.0), ip(t.1), t.2, t.3)
+                        };
+                        (t(o), t(r))
+                    }
+                    Addrs::V6(o, r) => {
+                        v6 += 1;
+                        assert_eq!(f.family, Family::Ipv6, "{l}");
+                        assert_eq!(l.starts_with("ipv6     10 "), format == "extended", "{l}");
+                        let t = |t: Tuple6| {
+                            let ip = |a: u128| IpAddr::V6(Ipv6Addr::from(a));
+                            (ip(t.0), ip(t.1), t.2, t.3)
+                        };
+                        (t(o), t(r))
+                    }
+                };
+                assert_eq!((f.orig.src, f.orig.dst), (o.0, o.1), "{l}");
+                assert_eq!((f.reply.src, f.reply.dst), (r.0, r.1), "{l}");
+                if e.l4 == L4::Icmp {
+                    let (req, rep) = if f.family == Family::Ipv6 {
+                        icmp6 += 1;
+                        assert_eq!(f.protocol, Protocol::Icmpv6, "{l}");
+                        (128, 129)
+                    } else {
+                        (8, 0)
+                    };
+                    let echo = |icmp_type, id| Icmp {
+                        icmp_type,
+                        code: 0,
+                        id,
+                    };
+                    assert_eq!(
+                        f.icmp,
+                        Some(IcmpTuples {
+                            orig: echo(req, o.2),
+                            reply: echo(rep, r.2)
+                        }),
+                        "{l}"
+                    );
+                } else {
+                    assert_eq!((f.orig.sport, f.orig.dport), (Some(o.2), Some(o.3)), "{l}");
+                    assert_eq!(
+                        (f.reply.sport, f.reply.dport),
+                        (Some(r.2), Some(r.3)),
+                        "{l}"
+                    );
+                }
+                let c = |(packets, bytes)| Some(kubenetmon::model::Counters { packets, bytes });
+                assert_eq!(
+                    (f.orig.counters, f.reply.counters),
+                    (c(e.oc), c(e.rc)),
+                    "{l}"
+                );
+            }
+            assert!((1700..2300).contains(&v6), "{v6} IPv6 lines of 4000");
+            assert!(icmp6 > 0);
+        }
+    }
+
+    #[test]
+    fn dual_stack_inventory_lists_both_families_and_ipv6_flows_use_them() {
+        let a = args(&["--ipv6-share", "0.3"]);
+        let c = build_cluster(&a).unwrap();
+        let plan = c.v6.as_ref().expect("dual-stack");
+        let v = inventory_json(&c, &a);
+        let items = v["items"].as_array().unwrap();
+        let v6 = |s: &str| s.parse::<std::net::Ipv6Addr>().map(u128::from).unwrap();
+        let mut node_v6 = HashSet::new();
+        for n in items.iter().filter(|i| i["kind"] == "Node") {
+            let internal: Vec<&str> = n["status"]["addresses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|a| a["type"] == "InternalIP")
+                .map(|a| a["address"].as_str().unwrap())
+                .collect();
+            assert_eq!(internal.len(), 2, "{internal:?}");
+            assert!(internal[0].parse::<std::net::Ipv4Addr>().is_ok());
+            // Inside the cluster's /56.
+            assert_eq!(v6(internal[1]) >> 72, plan.cluster >> 72, "{}", internal[1]);
+            assert!(node_v6.insert(v6(internal[1])), "duplicate {}", internal[1]);
+        }
+        let mut pod_v6 = HashSet::new();
+        for (p, item) in c
+            .pods
+            .iter()
+            .zip(items.iter().filter(|i| i["kind"] == "Pod"))
+        {
+            let ips = item["status"]["podIPs"].as_array().unwrap();
+            assert_eq!(ips.len(), 2);
+            assert_eq!(ips[0]["ip"], ip_str(p.ip));
+            assert_eq!(item["status"]["podIP"], ip_str(p.ip));
+            let a = v6(ips[1]["ip"].as_str().unwrap());
+            if p.host_network {
+                assert_eq!(a, plan.node_ip[p.node]);
+            } else {
+                // From its node's /80.
+                assert_eq!(a >> 48, plan.node_prefix[p.node] >> 48);
+            }
+            assert_eq!(
+                item["status"]["hostIPs"][1]["ip"],
+                ip6_str(plan.node_ip[p.node])
+            );
+            pod_v6.insert(a);
+        }
+        // Running pods own distinct addresses, as in IPv4.
+        let running: Vec<&Pod> = c
+            .pods
+            .iter()
+            .filter(|p| !p.host_network && p.phase == "Running")
+            .collect();
+        let distinct: HashSet<u128> = running.iter().map(|p| plan.of(p.ip).unwrap()).collect();
+        assert_eq!(distinct.len(), running.len());
+        // The IPv6 flows start or end at the inventory's pods and nodes.
+        let known: HashSet<u128> = pod_v6.union(&node_v6).copied().collect();
+        let mut remote_aws = 0;
+        for (e, l) in entries(&a, &c, 0, 3000) {
+            if let Addrs::V6(o, r) = e.addrs {
+                assert!(known.contains(&o.0) || known.contains(&o.1), "{l}");
+                // No NAT.
+                assert_eq!((r.0, r.1), (o.1, o.0), "{l}");
+                remote_aws += usize::from(o.1 >> 112 == 0x2600 && !known.contains(&o.1));
+            }
+        }
+        assert!(remote_aws > 50, "{remote_aws}");
+        // Single-stack without the option.
+        let a = args(&[]);
+        let c = build_cluster(&a).unwrap();
+        assert!(c.v6.is_none());
+        let v = inventory_json(&c, &a);
+        let pod = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["kind"] == "Pod")
+            .unwrap();
+        assert_eq!(pod["status"]["podIPs"].as_array().unwrap().len(), 1);
+        assert!(Args::try_parse_from(["gen", "--out", "x", "--ipv6-share", "1.5"]).is_err());
     }
 }

@@ -16,16 +16,25 @@
 
 mod error;
 mod fast;
-mod parse;
+mod key;
+mod line;
 mod reader;
+/// Prints flows as conntrack would: test and benchmark support, behind the
+/// non-default `testing` feature (not part of the stable API).
+#[cfg(any(test, feature = "testing"))]
 pub mod render;
+mod text;
+mod values;
 mod xml;
 
 use std::fmt;
 use std::net::IpAddr;
 
 pub use error::{ParseError, TupleSide};
-pub use parse::{parse_line, parse_line_general};
+pub use key::{ConnectionKey, L4Key};
+pub use line::parse_line;
+#[cfg(any(test, feature = "testing"))]
+pub use line::parse_line_general;
 pub use reader::{
     parse_chunk, Chunk, ChunkReader, Malformed, Overlong, ParsedChunk, DEFAULT_CHUNK_BYTES,
     MAX_LINE_BYTES,
@@ -44,6 +53,24 @@ pub struct Tuple {
     pub dport: Option<u16>,
     /// `None` when accounting is off (no `packets=`/`bytes=`).
     pub counters: Option<Counters>,
+}
+
+/// An ICMP or ICMPv6 tuple's own fields, `type= code= id=`. The echo
+/// identifier is what tells two pings between the same hosts apart, as a
+/// port does for TCP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Icmp {
+    /// `type=` (8 echo request, 0 echo reply; ICMPv6 128/129).
+    pub icmp_type: u8,
+    pub code: u8,
+    pub id: u16,
+}
+
+/// The ICMP fields of both tuples of a flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IcmpTuples {
+    pub orig: Icmp,
+    pub reply: Icmp,
 }
 
 /// `conntrack -E` event type.
@@ -290,7 +317,9 @@ impl fmt::Debug for Flags {
 /// Only what a consumer can act on is kept; free text (`secctx=`,
 /// `helper=`, `labels=`, `progname=`) and the `[start=]`/`[stop=]` wall-clock
 /// times (local time of the dumping host, ambiguous) are validated and
-/// skipped, so a flow holds no heap data.
+/// skipped, so a flow holds no heap data. Per-tuple extras live beside the
+/// tuples, like `zone_orig`/`zone_reply`: ICMP's `type= code= id=` in
+/// [`Flow::icmp`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Flow {
     /// 1-based line number in its input.
@@ -322,6 +351,9 @@ pub struct Flow {
     /// `delta-time=`: seconds since the entry was created (needs
     /// `nf_conntrack_timestamp=1`).
     pub delta_time: Option<u64>,
+    /// `type= code= id=` of both tuples, for ICMP/ICMPv6 text lines
+    /// (`None` otherwise, and for `-o xml`, which does not print them).
+    pub icmp: Option<IcmpTuples>,
 }
 
 impl Flow {
@@ -345,6 +377,7 @@ impl Flow {
             zone_reply: None,
             id: None,
             delta_time: None,
+            icmp: None,
         }
     }
 

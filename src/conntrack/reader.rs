@@ -12,7 +12,7 @@ use memchr::{memchr, memchr_iter, memrchr};
 
 use super::error::ParseError;
 use super::fast::parse_common_with;
-use super::parse::{classify_with, trim_line, Line};
+use super::line::{classify_with, trim_line, Line};
 use super::Flow;
 
 /// Default chunk size: big enough to amortise per-chunk work, small enough

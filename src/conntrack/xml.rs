@@ -11,7 +11,7 @@ use nom::sequence::{delimited, preceded};
 use nom::{IResult, Parser};
 
 use super::error::{snippet, ParseError, TupleSide};
-use super::parse::{parse_ip, parse_u64, Line};
+use super::values::{parse_ip, parse_num, parse_u64};
 use super::{EventKind, Family, Flags, Flow, State, Tuple};
 use crate::model::{Counters, Protocol};
 
@@ -93,13 +93,15 @@ struct T {
     bytes: Option<u64>,
 }
 
-pub(crate) fn parse_xml_line(body: &[u8], line_no: u64) -> Result<Line, ParseError> {
+/// One trimmed line starting with `<`: a flow, `None` for the framing
+/// lines (`<?xml ...?>`, `<conntrack>`, `</conntrack>`), or malformed.
+pub(crate) fn parse_xml_line(body: &[u8], line_no: u64) -> Result<Option<Flow>, ParseError> {
     if body.starts_with(b"<?xml")
         || body == b"<conntrack>"
         || body == b"</conntrack>"
         || body == b"<conntrack/>"
     {
-        return Ok(Line::Summary);
+        return Ok(None);
     }
     if !body.starts_with(b"<flow") {
         return Err(ParseError::BadXml(format!(
@@ -184,22 +186,22 @@ pub(crate) fn parse_xml_line(body: &[u8], line_no: u64) -> Result<Line, ParseErr
                 match (tix, el) {
                     (Some(k), b"src") => t[k].src = Some(parse_ip(v, "src")?),
                     (Some(k), b"dst") => t[k].dst = Some(parse_ip(v, "dst")?),
-                    (Some(k), b"sport") => t[k].sport = Some(num(v, "sport")?),
-                    (Some(k), b"dport") => t[k].dport = Some(num(v, "dport")?),
+                    (Some(k), b"sport") => t[k].sport = Some(parse_num(v, "sport")?),
+                    (Some(k), b"dport") => t[k].dport = Some(parse_num(v, "dport")?),
                     (Some(k), b"packets") => t[k].packets = Some(parse_u64(v, "packets")?),
                     (Some(k), b"bytes") => t[k].bytes = Some(parse_u64(v, "bytes")?),
-                    (Some(0), b"zone") => flow.zone_orig = Some(num(v, "zone")?),
-                    (Some(_), b"zone") => flow.zone_reply = Some(num(v, "zone")?),
-                    (None, b"zone") => flow.zone = Some(num(v, "zone")?),
+                    (Some(0), b"zone") => flow.zone_orig = Some(parse_num(v, "zone")?),
+                    (Some(_), b"zone") => flow.zone_reply = Some(parse_num(v, "zone")?),
+                    (None, b"zone") => flow.zone = Some(parse_num(v, "zone")?),
                     (None, b"state") => {
                         flow.state = Some(
                             State::from_bytes(v)
                                 .ok_or_else(|| ParseError::UnknownState(snippet(v)))?,
                         )
                     }
-                    (None, b"timeout") => flow.timeout = Some(num(v, "timeout")?),
-                    (None, b"mark") => flow.mark = Some(num(v, "mark")?),
-                    (None, b"id") => flow.id = Some(num(v, "id")?),
+                    (None, b"timeout") => flow.timeout = Some(parse_num(v, "timeout")?),
+                    (None, b"mark") => flow.mark = Some(parse_num(v, "mark")?),
+                    (None, b"id") => flow.id = Some(parse_num(v, "id")?),
                     (None, b"deltatime") => flow.delta_time = Some(parse_u64(v, "deltatime")?),
                     _ => {}
                 }
@@ -247,14 +249,7 @@ pub(crate) fn parse_xml_line(body: &[u8], line_no: u64) -> Result<Line, ParseErr
         }
     }
     flow.family = f;
-    Ok(Line::Flow(flow))
-}
-
-fn num<N: TryFrom<u64>>(v: &[u8], key: &'static str) -> Result<N, ParseError> {
-    N::try_from(parse_u64(v, key)?).map_err(|_| ParseError::BadNumber {
-        key,
-        value: snippet(v),
-    })
+    Ok(Some(flow))
 }
 
 fn placeholder() -> Tuple {
@@ -278,4 +273,77 @@ fn tuple(t: T, _side: TupleSide) -> Option<Tuple> {
             _ => None,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::conntrack::error::ParseError;
+    use crate::conntrack::{parse_line, EventKind, Flags, Flow, State};
+    use crate::model::Counters;
+
+    fn p(line: &str) -> Flow {
+        match parse_line(line.as_bytes(), 7) {
+            Ok(Some(f)) => f,
+            other => panic!("{line}\n=> {other:?}"),
+        }
+    }
+
+    fn e(line: &str) -> ParseError {
+        match parse_line(line.as_bytes(), 7) {
+            Err(e) => e,
+            other => panic!("{line}\n=> expected an error, got {other:?}"),
+        }
+    }
+
+    fn ip(s: &str) -> std::net::IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn xml_lines() {
+        assert_eq!(
+            parse_line(br#"<?xml version="1.0" encoding="utf-8"?>"#, 1),
+            Ok(None)
+        );
+        assert_eq!(parse_line(b"<conntrack>", 1), Ok(None));
+        assert_eq!(parse_line(b"</conntrack>", 1), Ok(None));
+        let f = p(
+            r#"<flow type="destroy"><meta direction="original"><layer3 protonum="2" protoname="ipv4"><src>10.244.1.11</src><dst>10.96.0.10</dst></layer3><layer4 protonum="6" protoname="tcp"><sport>40001</sport><dport>80</dport></layer4><zone>3</zone><counters><packets>6</packets><bytes>394</bytes></counters></meta><meta direction="reply"><layer3 protonum="2" protoname="ipv4"><src>10.244.2.12</src><dst>10.244.1.11</dst></layer3><layer4 protonum="6" protoname="tcp"><sport>8080</sport><dport>40001</dport></layer4><counters><packets>6</packets><bytes>1023</bytes></counters></meta><meta direction="independent"><state>TIME_WAIT</state><timeout>116</timeout><mark>0</mark><zone>4</zone><use>1</use><id>62543574</id><assured/><deltatime>3</deltatime></meta></flow>"#,
+        );
+        assert_eq!(f.event, Some(EventKind::Destroy));
+        assert_eq!(f.reply.src, ip("10.244.2.12"));
+        assert_eq!(
+            f.reply.counters,
+            Some(Counters {
+                packets: 6,
+                bytes: 1023
+            })
+        );
+        assert_eq!(
+            (f.state, f.timeout, f.id),
+            (Some(State::TimeWait), Some(116), Some(62543574))
+        );
+        assert_eq!((f.zone_orig, f.zone), (Some(3), Some(4)));
+        assert!(f.flags.contains(Flags::ASSURED));
+    }
+
+    #[test]
+    fn reason_bad_xml() {
+        assert!(matches!(
+            e("<flow><meta direction=\"original\">"),
+            ParseError::BadXml(_)
+        ));
+        assert!(matches!(e("<flo"), ParseError::BadXml(_)));
+        assert!(matches!(e("<flow><meta"), ParseError::BadXml(_)));
+        assert_eq!(
+            e("<flow></flow>").to_string(),
+            "bad XML flow: no <layer4> in the original tuple"
+        );
+        assert_eq!(
+            e(
+                r#"<flow><meta direction="original"><layer4 protonum="6" protoname="tcp"></layer4></meta></flow>"#
+            ),
+            ParseError::MissingOrigTuple
+        );
+    }
 }

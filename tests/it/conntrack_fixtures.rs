@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use kubenetmon::conntrack::{
-    parse_chunk, ChunkReader, EventKind, Family, Flags, Flow, ParsedChunk, State,
+    parse_chunk, ChunkReader, EventKind, Family, Flags, Flow, Icmp, IcmpTuples, ParsedChunk, State,
 };
 use kubenetmon::model::{Counters, Protocol};
 
@@ -103,6 +103,21 @@ fn check_snapshot(name: &str, with_id: bool, declared_family: bool) {
     assert_eq!((t.orig.sport, t.orig.dport), (None, None));
     assert_eq!(t.mark, Some(42));
     assert_eq!(t.reply.dst, ip("192.168.100.1"));
+    // The echo's own type/code/id (none in XML: conntrack does not print them).
+    let xml = name.ends_with("xml.txt");
+    let echo = |icmp_type, id| Icmp {
+        icmp_type,
+        code: 0,
+        id,
+    };
+    assert_eq!(
+        t.icmp,
+        (!xml).then_some(IcmpTuples {
+            orig: echo(8, 11716),
+            reply: echo(0, 11716)
+        }),
+        "{name}"
+    );
 
     // One 5-byte UDP datagram, echoed: 20 + 8 + 5 bytes each way.
     let t = find(f, Protocol::Udp, Family::Ipv4, Some(40004));
@@ -117,6 +132,14 @@ fn check_snapshot(name: &str, with_id: bool, declared_family: bool) {
     assert_eq!(t.orig.dst, ip("fd00:100::20"));
     assert_eq!(t.orig.counters, c(2, 208));
     assert_eq!(t.reply.counters, c(2, 208));
+    assert_eq!(
+        t.icmp,
+        (!xml).then_some(IcmpTuples {
+            orig: echo(128, 12005),
+            reply: echo(129, 12005)
+        }),
+        "{name}"
+    );
 
     // Unanswered UDP over IPv6: 40 + 8 + 2 bytes.
     let t = find(f, Protocol::Udp, Family::Ipv6, Some(40006));

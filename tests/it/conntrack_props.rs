@@ -5,8 +5,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use kubenetmon::conntrack::render::{render, Format};
 use kubenetmon::conntrack::{
-    parse_chunk, parse_line, parse_line_general, ChunkReader, EventKind, Flags, Flow, ParsedChunk,
-    State, Tuple,
+    parse_chunk, parse_line, parse_line_general, ChunkReader, EventKind, Flags, Flow, Icmp,
+    IcmpTuples, ParsedChunk, State, Tuple,
 };
 use kubenetmon::model::{Counters, Protocol};
 use proptest::prelude::*;
@@ -31,9 +31,14 @@ fn protocol() -> impl Strategy<Value = Protocol> {
 
 fn addr(v6: bool) -> BoxedStrategy<IpAddr> {
     if v6 {
-        any::<u128>()
-            .prop_map(|n| IpAddr::V6(Ipv6Addr::from(n)))
-            .boxed()
+        prop_oneof![
+            any::<u128>().prop_map(Ipv6Addr::from),
+            // Runs of zero groups, so `::` appears in every place.
+            proptest::array::uniform8(prop_oneof![3 => Just(0u16), 2 => any::<u16>()])
+                .prop_map(Ipv6Addr::from),
+        ]
+        .prop_map(IpAddr::V6)
+        .boxed()
     } else {
         any::<u32>()
             .prop_map(|n| IpAddr::V4(Ipv4Addr::from(n)))
@@ -79,15 +84,26 @@ fn flags() -> impl Strategy<Value = Flags> {
     })
 }
 
+fn icmp() -> impl Strategy<Value = Icmp> {
+    (any::<u8>(), any::<u8>(), any::<u16>()).prop_map(|(icmp_type, code, id)| Icmp {
+        icmp_type,
+        code,
+        id,
+    })
+}
+
 fn flow() -> impl Strategy<Value = Flow> {
     (protocol(), any::<bool>()).prop_flat_map(|(proto, v6)| {
         let ports = matches!(
             proto,
             Protocol::Tcp | Protocol::Udp | Protocol::Sctp | Protocol::Dccp | Protocol::Udplite
         );
+        let is_icmp = matches!(proto, Protocol::Icmp | Protocol::Icmpv6);
         (
             tuple(v6, ports),
             tuple(v6, ports),
+            (icmp(), icmp())
+                .prop_map(move |(orig, reply)| is_icmp.then_some(IcmpTuples { orig, reply })),
             proptest::option::of(any::<u32>()),
             proptest::option::of(proptest::sample::select(State::ALL.to_vec())),
             flags(),
@@ -101,8 +117,9 @@ fn flow() -> impl Strategy<Value = Flow> {
             ),
         )
             .prop_map(
-                move |(orig, reply, timeout, state, flags, (mark, zone, zo, zr, id, dt))| {
+                move |(orig, reply, icmp, timeout, state, flags, (mark, zone, zo, zr, id, dt))| {
                     let mut f = Flow::new(1, proto, orig, reply);
+                    f.icmp = icmp;
                     f.timeout = timeout;
                     f.state = state;
                     f.flags = flags;
@@ -118,22 +135,30 @@ fn flow() -> impl Strategy<Value = Flow> {
     })
 }
 
-/// The layout the fast path takes: IPv4 TCP/UDP with the attributes
-/// `conntrack -L` prints by default (and `-o id`).
+/// The layout the fast path takes: IPv4 or IPv6 TCP/UDP with the
+/// attributes `conntrack -L` and /proc print by default (and `-o id`).
 fn common_flow() -> impl Strategy<Value = Flow> {
+    any::<bool>().prop_flat_map(common_flow_of)
+}
+
+fn common_flow_of(v6: bool) -> impl Strategy<Value = Flow> {
     (
         any::<bool>(),
-        tuple(false, true),
-        tuple(false, true),
+        tuple(v6, true),
+        tuple(v6, true),
         proptest::option::of(any::<u32>()),
         proptest::option::of(proptest::sample::select(State::ALL.to_vec())),
         any::<bool>(),
         any::<bool>(),
         proptest::option::of(any::<u32>()),
         proptest::option::of(any::<u32>()),
+        (
+            proptest::option::of(any::<u16>()),
+            proptest::option::of(any::<u64>()),
+        ),
     )
         .prop_map(
-            |(tcp, orig, reply, timeout, state, unreplied, assured, mark, id)| {
+            |(tcp, orig, reply, timeout, state, unreplied, assured, mark, id, (zone, dt))| {
                 let proto = if tcp { Protocol::Tcp } else { Protocol::Udp };
                 let mut f = Flow::new(1, proto, orig, reply);
                 f.timeout = timeout;
@@ -146,9 +171,19 @@ fn common_flow() -> impl Strategy<Value = Flow> {
                 }
                 f.mark = mark;
                 f.id = id;
+                f.zone = zone;
+                f.delta_time = dt;
                 f
             },
         )
+}
+
+fn common_format() -> impl Strategy<Value = Format> {
+    prop_oneof![
+        Just(Format::Default),
+        Just(Format::Extended),
+        Just(Format::Proc)
+    ]
 }
 
 fn same_with_and_without_fast_path(bytes: &[u8]) -> Result<(), TestCaseError> {
@@ -214,8 +249,7 @@ proptest! {
     }
 
     #[test]
-    fn common_lines_round_trip_through_the_fast_path(f in common_flow(), extended in any::<bool>()) {
-        let format = if extended { Format::Extended } else { Format::Default };
+    fn common_lines_round_trip_through_the_fast_path(f in common_flow(), format in common_format()) {
         round_trip(&f, format)?;
         let mut line = String::new();
         render(&f, format, &mut line);
@@ -225,15 +259,16 @@ proptest! {
     #[test]
     fn mangled_common_lines_same_with_and_without_fast_path(
         f in common_flow(),
+        format in common_format(),
         cut in any::<proptest::sample::Index>(),
         junk in proptest::collection::vec(prop_oneof![
             any::<u8>(),
-            proptest::sample::select(b" \t0123456789.=[]x-".to_vec()),
+            proptest::sample::select(b" \t0123456789abcdefA.:=[]x-%".to_vec()),
         ], 0..6),
         drop in 0usize..12,
     ) {
         let mut line = String::new();
-        render(&f, Format::Default, &mut line);
+        render(&f, format, &mut line);
         let mut bytes = line.into_bytes();
         let at = cut.index(bytes.len() + 1);
         let mut edited = bytes.clone();
