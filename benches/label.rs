@@ -14,10 +14,12 @@ use kubenetmon::conntrack::{Flow, Tuple};
 use kubenetmon::inventory::{Inventory, Node, Pod, PodPhase};
 use kubenetmon::label::pipeline::{run_dump, Options, Quiet};
 use kubenetmon::label::{
-    label_flow, Context, FlagRules, LabelIndex, LocalSite, Outcome, PrivateNets, TimeSource,
+    label_flow, Context, FlagRules, LabelIndex, LocalSite, Locations, Outcome, PrivateNets,
+    TimeSource,
 };
 use kubenetmon::model::{Cloud, Counters, Protocol};
 use kubenetmon::ranges::{Detail, RangeTable};
+use kubenetmon::zones::ZoneMap;
 
 const NODES: u32 = 50;
 const PODS_PER_NODE: u32 = 100;
@@ -173,6 +175,8 @@ fn bench(c: &mut Criterion) {
         table: &table,
         local: &local,
         private: &private,
+        zones: &ZoneMap::default(),
+        locations: &Locations::none(),
         flags: &FlagRules::none(),
         ignore_udp: false,
         time: TimeSource::Fixed(1_700_000_000),

@@ -9,11 +9,13 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use kubenetmon::inventory;
-use kubenetmon::label::{classify_remote, LocalSite, PrivateNets};
+use kubenetmon::label::{classify_located, LocalSite, Locations, PrivateNets};
 use kubenetmon::ranges::RangeTable;
+use kubenetmon::zones::ZoneMap;
 use serde::Serialize;
 
 use super::common::{InventoryArgs, LocalArgs, RangeSourceArgs};
+use super::zone_args::ZoneArgs;
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
@@ -21,9 +23,12 @@ use super::common::{InventoryArgs, LocalArgs, RangeSourceArgs};
   kubenetmon classify 52.216.10.20 --cloud aws --region us-east-1
   kubenetmon classify --json --inventory cluster.json < addresses.txt
   kubenetmon classify 8.8.8.8 --ranges ./ranges --aws ./ip-ranges.json
+  kubenetmon classify 10.0.40.7 10.20.1.1 --subnets subnets.json --location 10.20.0.0/16=aws/eu-west-1
 
 Without --cloud/--region (or an --inventory to infer them from) only the
-range lookup is shown; with them, the connection class too.")]
+range lookup is shown; with them, the connection class too. With --subnets/--zone
+the ZONE column (`zone` key) shows the address's zone; with --location the LOCATION
+column (`location` key) the location CIDR it is in.")]
 pub struct ClassifyArgs {
     /// IP addresses to look up; read from stdin (whitespace-separated) for
     /// `-`, or when none are given and stdin is not a terminal
@@ -35,6 +40,8 @@ pub struct ClassifyArgs {
     pub local: LocalArgs,
     #[command(flatten)]
     pub inventory: InventoryArgs,
+    #[command(flatten)]
+    pub zones: ZoneArgs,
     /// One JSON object per line, per address, in input order
     #[arg(long)]
     pub json: bool,
@@ -52,6 +59,11 @@ enum Answer {
         service: String,
         prefix: String,
         class: Option<&'static str>,
+        /// §6.1: the zone map's answer (`None` without a zone map).
+        zone: Option<String>,
+        /// §6.2: the `--location` CIDR holding the address (`None` without
+        /// locations).
+        location: Option<String>,
         /// §3.9 refused to classify (a same-cloud prefix with no region).
         error: Option<String>,
     },
@@ -71,6 +83,10 @@ struct JsonFound<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     class: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    zone: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
 }
 
@@ -84,32 +100,59 @@ fn unparsable_message(input: &str) -> String {
     format!("{input:?} is not an IPv4 or IPv6 address")
 }
 
-fn answer(
-    input: &str,
-    table: &RangeTable,
-    local: Option<&LocalSite>,
-    private: &PrivateNets,
-) -> Answer {
+/// What `classify` looks addresses up in.
+struct Lookup<'a> {
+    table: &'a RangeTable,
+    local: Option<&'a LocalSite>,
+    private: &'a PrivateNets,
+    /// `None` without --subnets/--zone.
+    zones: Option<&'a ZoneMap>,
+    locations: &'a Locations,
+}
+
+fn answer(input: &str, at: &Lookup<'_>) -> Answer {
     let Ok(ip) = input.trim().parse::<IpAddr>() else {
         return Answer::Unparsable {
             input: input.to_string(),
         };
     };
-    let looked_up = |error: Option<String>| {
-        let m = table.lookup(ip);
-        Answer::Found {
+    let zone = at
+        .zones
+        .map(|z| z.zone_of(ip).unwrap_or_default().to_string());
+    let in_location = at.locations.lookup(ip);
+    let location = (!at.locations.is_empty())
+        .then(|| in_location.map_or(String::new(), |(net, _, _)| net.to_string()));
+    let looked_up = |error: Option<String>| match in_location {
+        // §6.2 without a local site: the location's place, no class.
+        Some((_, cloud, region)) => Answer::Found {
             ip,
-            cloud: m.map_or("", |m| m.detail.cloud.as_str()).to_string(),
-            region: m.map_or("", |m| m.detail.region.as_str()).to_string(),
-            service: m.map_or("", |m| m.detail.service.as_str()).to_string(),
-            prefix: m.map_or(String::new(), |m| m.prefix.to_string()),
+            cloud: cloud.to_string(),
+            region: region.to_string(),
+            service: String::new(),
+            prefix: String::new(),
             class: None,
+            zone: zone.clone(),
+            location: location.clone(),
             error,
+        },
+        None => {
+            let m = at.table.lookup(ip);
+            Answer::Found {
+                ip,
+                cloud: m.map_or("", |m| m.detail.cloud.as_str()).to_string(),
+                region: m.map_or("", |m| m.detail.region.as_str()).to_string(),
+                service: m.map_or("", |m| m.detail.service.as_str()).to_string(),
+                prefix: m.map_or(String::new(), |m| m.prefix.to_string()),
+                class: None,
+                zone: zone.clone(),
+                location: location.clone(),
+                error,
+            }
         }
     };
-    match local {
+    match at.local {
         None => looked_up(None),
-        Some(local) => match classify_remote(ip, local, private, table) {
+        Some(local) => match classify_located(ip, local, at.locations, at.private, at.table) {
             Ok(r) => Answer::Found {
                 ip,
                 cloud: r.site.map_or("", |s| s.owner.as_str()).to_string(),
@@ -117,6 +160,8 @@ fn answer(
                 service: r.site.map_or("", |s| s.service).to_string(),
                 prefix: r.basis.prefix().map_or(String::new(), |p| p.to_string()),
                 class: Some(r.class.as_str()),
+                zone,
+                location,
                 error: None,
             },
             Err(e) => looked_up(Some(e.to_string())),
@@ -186,6 +231,13 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
         );
         return Ok(ExitCode::from(2));
     }
+    if ips_from_stdin && args.zones.reads_stdin() {
+        eprintln!(
+            "kubenetmon: error: stdin (`-`) cannot hold both the addresses and --subnets; \
+             pass the addresses as arguments or the subnets as a file"
+        );
+        return Ok(ExitCode::from(2));
+    }
     let inputs = match inputs(&args.ips) {
         Ok(i) => i,
         Err(e) if e.is::<UsageError>() => {
@@ -204,16 +256,35 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     let loaded = args.ranges.load(cloud)?;
     let local = args.local.resolve(cloud, region, &loaded.table)?;
     let private = args.local.private_nets();
+    let zones = if args.zones.has_zone_map() {
+        Some(args.zones.zone_map()?)
+    } else {
+        None
+    };
+    let locations = args.zones.locations(&loaded.table)?;
+    let at = Lookup {
+        table: &loaded.table,
+        local: local.as_ref(),
+        private: &private,
+        zones: zones.as_ref(),
+        locations: &locations,
+    };
 
-    let answers = inputs
-        .iter()
-        .map(|i| answer(i, &loaded.table, local.as_ref(), &private));
+    let answers = inputs.iter().map(|i| answer(i, &at));
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let result = if args.json {
         write_json(&mut out, answers)
     } else {
-        write_table(&mut out, answers, local.is_some())
+        write_table(
+            &mut out,
+            answers,
+            Columns {
+                class: local.is_some(),
+                zone: zones.is_some(),
+                location: !locations.is_empty(),
+            },
+        )
     }
     .and_then(|failed| out.flush().map(|()| failed));
     match result {
@@ -240,6 +311,8 @@ fn write_json(out: &mut impl Write, answers: impl Iterator<Item = Answer>) -> io
                 service,
                 prefix,
                 class,
+                zone,
+                location,
                 error,
             } => {
                 failed |= error.is_some();
@@ -250,6 +323,8 @@ fn write_json(out: &mut impl Write, answers: impl Iterator<Item = Answer>) -> io
                     service: &service,
                     prefix: &prefix,
                     class,
+                    zone: zone.as_deref(),
+                    location: location.as_deref(),
                     error: error.as_deref(),
                 };
                 serde_json::to_writer(&mut *out, &line)?;
@@ -268,16 +343,29 @@ fn write_json(out: &mut impl Write, answers: impl Iterator<Item = Answer>) -> io
     Ok(failed)
 }
 
+/// The optional columns of the table.
+struct Columns {
+    class: bool,
+    zone: bool,
+    location: bool,
+}
+
 /// An aligned table (so it needs every answer first); `-` marks empty
 /// values. Unparsable inputs are reported on stderr.
 fn write_table(
     out: &mut impl Write,
     answers: impl Iterator<Item = Answer>,
-    with_class: bool,
+    with: Columns,
 ) -> io::Result<bool> {
     let mut header = vec!["IP", "CLOUD", "REGION", "SERVICE", "PREFIX"];
-    if with_class {
+    if with.class {
         header.push("CLASS");
+    }
+    if with.zone {
+        header.push("ZONE");
+    }
+    if with.location {
+        header.push("LOCATION");
     }
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     let mut failed = false;
@@ -290,6 +378,8 @@ fn write_table(
                 service,
                 prefix,
                 class,
+                zone,
+                location,
                 error,
             } => {
                 let dash = |s: String| if s.is_empty() { "-".to_string() } else { s };
@@ -300,8 +390,14 @@ fn write_table(
                     dash(service),
                     dash(prefix),
                 ];
-                if with_class {
+                if with.class {
                     row.push(class.unwrap_or("-").to_string());
+                }
+                if with.zone {
+                    row.push(dash(zone.unwrap_or_default()));
+                }
+                if with.location {
+                    row.push(dash(location.unwrap_or_default()));
                 }
                 if let Some(e) = error {
                     failed = true;

@@ -7,6 +7,7 @@ mod classify;
 mod common;
 mod label;
 mod ranges;
+mod zone_args;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -32,6 +33,8 @@ pub struct Cli {
     command: Command,
 }
 
+// Parsed once per run: the size of `label`'s options does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Label conntrack flows and write CSV or Parquet rows.
