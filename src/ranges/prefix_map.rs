@@ -19,6 +19,10 @@ pub struct PrefixMap<V> {
     v4_nets: Vec<(u32, u8)>,
     v4_vals: Vec<V>,
     v4: Intervals<u32>,
+    /// First and last IPv4 address any prefix covers: most lookups (public
+    /// addresses against a VPC's subnets) miss, and this answers them
+    /// without a search. `(1, 0)` when there are none.
+    v4_span: (u32, u32),
     v6_nets: Vec<(u128, u8)>,
     v6_vals: Vec<V>,
     v6: Intervals<u128>,
@@ -44,7 +48,16 @@ impl<V> PrefixMap<V> {
         }
         let (v4_nets, v4_vals) = dedup_last(v4);
         let (v6_nets, v6_vals) = dedup_last(v6);
+        let v4_span = v4_nets.iter().fold((1, 0), |(lo, hi), &(start, len)| {
+            let last = start | u32::MAX.checked_shr(len.into()).unwrap_or(0);
+            if lo > hi {
+                (start, last)
+            } else {
+                (lo.min(start), hi.max(last))
+            }
+        });
         PrefixMap {
+            v4_span,
             v4: Intervals::build(&v4_nets),
             v6: Intervals::build(&v6_nets),
             v4_nets,
@@ -93,10 +106,11 @@ impl<V> PrefixMap<V> {
 
     #[inline]
     fn value_v4(&self, a: Ipv4Addr) -> Option<&V> {
-        if self.v4_nets.is_empty() {
+        let a = u32::from(a);
+        if a < self.v4_span.0 || a > self.v4_span.1 {
             return None;
         }
-        let i = self.v4.get(u32::from(a));
+        let i = self.v4.get(a);
         (i != NONE).then(|| &self.v4_vals[i as usize])
     }
 
@@ -230,6 +244,19 @@ mod tests {
         assert_eq!(m.value(ip("10.0.1.1")), Some(&2));
         let all: Vec<String> = m.iter().map(|(n, v)| format!("{n}={v}")).collect();
         assert_eq!(all, ["10.0.1.0/24=2", "10.0.2.0/24=3"]);
+    }
+
+    #[test]
+    fn addresses_outside_the_span_miss_and_edges_hit() {
+        let m = PrefixMap::new(vec![(net("10.0.0.0/24"), 1), (net("10.0.2.0/24"), 2)]);
+        assert_eq!(m.value(ip("9.255.255.255")), None);
+        assert_eq!(m.value(ip("10.0.0.0")), Some(&1));
+        assert_eq!(m.value(ip("10.0.1.0")), None);
+        assert_eq!(m.value(ip("10.0.2.255")), Some(&2));
+        assert_eq!(m.value(ip("10.0.3.0")), None);
+        let all = PrefixMap::new(vec![(net("0.0.0.0/0"), 0), (net("255.255.255.255/32"), 9)]);
+        assert_eq!(all.value(ip("0.0.0.0")), Some(&0));
+        assert_eq!(all.value(ip("255.255.255.255")), Some(&9));
     }
 
     #[test]
