@@ -27,7 +27,7 @@ Examples:
   # Cross-AZ and NAT-gateway bytes: zones of VPC addresses from the subnets, connections
   # to the internet through a NAT gateway, except S3 through its gateway endpoint
   aws ec2 describe-subnets --filters Name=vpc-id,Values=vpc-0abc --output json > subnets.json
-  kubenetmon label dumps/ -i cluster.json --subnets subnets.json --nat-gateway \
+  kubenetmon label dumps/ -i cluster.json --subnets subnets.json --nat-gateway \\
       --gateway-endpoint s3 --flag NLB=10.0.100.0/24 -o flows.parquet
 
   # Check that a dump parses, without an inventory or ranges
