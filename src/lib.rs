@@ -8,6 +8,7 @@
 pub mod conntrack;
 pub mod dumps;
 pub mod fetch;
+pub mod http;
 pub mod inventory;
 pub mod io;
 pub mod label;
