@@ -3,8 +3,10 @@
 //! Reads conntrack dumps ([`conntrack`]), joins them with a kubectl
 //! inventory ([`inventory`]), classifies the far end against cloud IP
 //! ranges ([`ranges`]) in the labeller ([`label`]), and writes rows for
-//! ClickHouse's `network_flows_0` table ([`output`]).
+//! ClickHouse's `network_flows_0` table ([`output`]), as files or straight
+//! into a server ([`clickhouse`]).
 
+pub mod clickhouse;
 pub mod conntrack;
 pub mod dumps;
 pub mod fetch;
