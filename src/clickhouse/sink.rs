@@ -190,7 +190,8 @@ impl ClickHouseSink {
         }
     }
 
-    fn writer(&mut self) -> Result<&mut ParquetWriter<Vec<u8>>, OutputError> {
+    /// Starts a batch (its writer and digest) unless one is open.
+    fn open_batch(&mut self) -> Result<(), OutputError> {
         if self.writer.is_none() {
             let w = ParquetWriter::with_writer(
                 Vec::with_capacity(1 << 20),
@@ -201,7 +202,7 @@ impl ClickHouseSink {
             self.writer = Some(w);
             self.digest = Some(BatchDigest::new(self.schema, &self.meta));
         }
-        Ok(self.writer.as_mut().expect("just created"))
+        Ok(())
     }
 
     /// Finishes the current batch and hands it to the sender, waiting
@@ -243,9 +244,11 @@ impl Sink for ClickHouseSink {
         while !rest.is_empty() {
             let room = self.flows_per_batch - self.flows;
             let (seg, tail) = rest.split_at(room.min(rest.len()));
-            self.writer()?.write_flows(seg)?;
-            if let Some(d) = self.digest.as_mut() {
-                d.add(seg);
+            self.open_batch()?;
+            // The token's digest runs beside the Parquet encoding.
+            if let (Some(w), Some(d)) = (self.writer.as_mut(), self.digest.as_mut()) {
+                let (written, ()) = rayon::join(|| w.write_flows(seg), || d.add(seg));
+                written?;
             }
             self.flows += seg.len();
             if self.flows >= self.flows_per_batch {
