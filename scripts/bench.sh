@@ -2,7 +2,7 @@
 # End-to-end benchmark of `kubenetmon label`, reproducible from a clean clone.
 #
 #   scripts/bench.sh [--out DIR] [--ranges DIR] [--sizes "1000000 5000000"] [--runs N]
-#                    [--output-dir DIR] [--hyperfine] [--keep-going]
+#                    [--output-dir DIR] [--hyperfine] [--keep-going] [--clickhouse]
 #
 # Builds release, generates (examples/gen.rs, seed 42, 200 nodes, 10,000 pods)
 # one single-node dump per size into DIR (default ./bench-out, gitignored),
@@ -17,6 +17,11 @@
 #   of the generator's VPC, --nat-gateway --gateway-endpoint s3 --flag NLB=...)
 # and prints wall time (median of --runs, default 3), throughput (lines/s,
 # MB/s), peak RSS (max over runs), user and system CPU time.
+# --clickhouse adds `label ... --clickhouse URL` into the local test server
+# (tests/chdb_http.py over chdb; a new table per run), and the floor
+# for it: the engine inserting the same rows from the Parquet file by itself.
+# It prints rows/s and the client's time outside waits for the server.
+# BENCH_CLICKHOUSE_ARGS adds options to that run (e.g. "--batch-rows 250000").
 # Results also go to DIR/results.tsv. Label outputs go to --output-dir
 # (default DIR; e.g. /dev/shm to leave the disk's fsync out of the time). Skips (exit 0) when the ranges
 # directory is absent. Environment: BENCH_OUT, BENCH_RANGES, BENCH_SIZES,
@@ -31,6 +36,7 @@ RUNS="${BENCH_RUNS:-3}"
 OUTPUT_DIR="${BENCH_OUTPUT_DIR:-}"
 HYPERFINE=0
 KEEP_GOING=0
+CLICKHOUSE=0
 SEED=42
 NODES=200
 PODS=10000
@@ -45,6 +51,7 @@ while [ $# -gt 0 ]; do
         --output-dir) OUTPUT_DIR="$2"; shift 2 ;;
         --hyperfine) HYPERFINE=1; shift ;;
         --keep-going) KEEP_GOING=1; shift ;;
+        --clickhouse) CLICKHOUSE=1; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "bench.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -113,6 +120,30 @@ time_cmd() {
     }'
 }
 
+# The local ClickHouse endpoint (--clickhouse): started once, stopped at exit.
+CH_URL=""
+if [ "$CLICKHOUSE" = 1 ]; then
+    CH_DIR="$OUT/chdb-http"
+    rm -rf "$CH_DIR"; mkdir -p "$CH_DIR"
+    mkfifo "$CH_DIR/stdin"
+    python3 "$ROOT/tests/chdb_http.py" --path "$CH_DIR/db" < "$CH_DIR/stdin" > "$CH_DIR/out" 2>&1 &
+    CH_PID=$!
+    exec 9> "$CH_DIR/stdin"     # the server exits when this closes
+    trap 'exec 9>&-; kill $CH_PID 2>/dev/null || true' EXIT
+    for _ in $(seq 120); do grep -q LISTENING "$CH_DIR/out" && break; sleep 0.5; done
+    CH_PORT=$(awk '/LISTENING/{print $2}' "$CH_DIR/out")
+    [ -n "$CH_PORT" ] || { echo "bench.sh: chdb_http.py did not start:" >&2; cat "$CH_DIR/out" >&2; exit 1; }
+    CH_URL="http://127.0.0.1:$CH_PORT"
+    echo "== ClickHouse test server on $CH_URL ($(python3 -c 'import chdb; print("chdb", chdb.__version__, "engine", chdb.engine_version)'))"
+    # each timed run inserts into a table of its own (a repeated run would be deduplicated)
+    cat > "$CH_DIR/run.sh" <<'RUN'
+#!/usr/bin/env bash
+n=$(( $(cat "$CH_COUNTER" 2>/dev/null || echo 0) + 1 )); echo "$n" > "$CH_COUNTER"
+exec "$@" --table "bench_$n" --create-table --summary-json "$CH_SUMMARY.$n"
+RUN
+    chmod +x "$CH_DIR/run.sh"
+fi
+
 FAILED=0
 for LINES in $SIZES; do
     DIR="$OUT/c$LINES"
@@ -159,6 +190,32 @@ for LINES in $SIZES; do
         time_cmd "csv-flags-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" "${FLAGS[@]}" \
         -o "$OUTPUT_DIR/out-flags-$LINES.csv"
     rm -f "$OUTPUT_DIR/out-flags-$LINES.csv"
+    if [ -n "$CH_URL" ]; then
+        export CH_COUNTER="$CH_DIR/counter" CH_SUMMARY="$CH_DIR/summary-$LINES"
+        # shellcheck disable=SC2086
+        time_cmd "clickhouse-$LINES" "$LINES" "$BYTES" "$CH_DIR/run.sh" "${LABEL[@]}" --clickhouse "$CH_URL" ${BENCH_CLICKHOUSE_ARGS:-}
+        # the floor: the engine inserting the same rows from the Parquet file by itself
+        curl -sf "$CH_URL/" --data-binary "CREATE TABLE floor_$LINES AS bench_1" >/dev/null
+        t0=$(date +%s%N)
+        curl -sf "$CH_URL/?query=INSERT+INTO+floor_$LINES+FORMAT+Parquet" --data-binary @"$OUTPUT_DIR/out-$LINES.parquet" >/dev/null
+        t1=$(date +%s%N)
+        python3 - "$CH_SUMMARY" "$RUNS" "$t0" "$t1" <<'PY'
+import glob, json, statistics, sys
+prefix, runs, t0, t1 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+rows = []
+for path in sorted(glob.glob(prefix + ".*"))[-runs:]:
+    s = json.load(open(path)); c = s["clickhouse"]
+    wall = c["seconds_since_first_row"]
+    rows.append((s["rows"], c["batches"], c["bytes"], wall, c["seconds_in_requests"], c["seconds_waiting_for_server"]))
+if rows:
+    r = sorted(rows, key=lambda x: x[3])[len(rows) // 2]
+    n, b, by, wall, req, wait = r
+    floor = (t1 - t0) / 1e9
+    print(f"   clickhouse: {n} rows in {b} batches ({by/1e6:.1f} MB Parquet); from the first row: {wall:.2f} s "
+          f"= {n/wall/1e6:.2f} M rows/s; in requests {req:.2f} s; waiting for the server {wait:.2f} s; "
+          f"client outside waits {wall - wait:.2f} s; the engine alone on the same Parquet: {floor:.2f} s")
+PY
+    fi
     if [ -s "$OUT/summary-$LINES.json" ]; then
         echo "   summary: $(tr -d ' \n' < "$OUT/summary-$LINES.json" | cut -c1-400)"
     fi

@@ -13,6 +13,7 @@ mod classify;
 mod classify_pods;
 mod classify_real_files;
 mod cli;
+mod clickhouse_http;
 mod conntrack_fixtures;
 mod conntrack_handwritten;
 mod conntrack_props;

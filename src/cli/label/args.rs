@@ -8,6 +8,7 @@ use clap::Args;
 use kubenetmon::output::Format;
 use kubenetmon::time::parse_timestamp;
 
+use super::clickhouse_args::ClickHouseArgs;
 use crate::cli::common::{InventoryArgs, LocalArgs, RangeSourceArgs};
 use crate::cli::zone_args::{FlagArgs, ZoneArgs};
 
@@ -35,6 +36,11 @@ Examples:
 
   # Check that a dump parses, without an inventory or ranges
   kubenetmon label dump.txt --dry-run --summary-json summary.json
+
+  # Straight into ClickHouse (idempotent: re-running the same command inserts nothing twice)
+  export KUBENETMON_CLICKHOUSE_PASSWORD=...
+  kubenetmon label dumps/ -i cluster.json --create-table \\
+      --clickhouse https://default@abc.clickhouse.cloud:8443
 
 Exit codes: 0 ok (also when flows were ignored or could not be labelled), 1 runtime error,
 2 usage error.";
@@ -87,9 +93,10 @@ pub struct LabelArgs {
     /// Ignore UDP flows (udp_ignored)
     #[arg(long)]
     pub ignore_udp: bool,
-    /// Output file (.csv, .csv.gz, .csv.zst, .parquet); `-` = CSV on stdout
-    #[arg(long, short = 'o', value_name = "FILE", default_value = "-")]
-    pub output: PathBuf,
+    /// Output file (.csv, .csv.gz, .csv.zst, .parquet); `-` = CSV on stdout [default: `-`,
+    /// or none with --clickhouse]
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// Output format, when the file name does not tell
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<Format>,
@@ -119,4 +126,6 @@ pub struct LabelArgs {
     pub report: Option<PathBuf>,
     #[command(flatten)]
     pub report_options: Box<crate::cli::report::ReportOptionArgs>,
+    #[command(flatten)]
+    pub clickhouse: ClickHouseArgs,
 }

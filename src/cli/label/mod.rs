@@ -6,6 +6,8 @@
 //! recorded in docs/label.md.
 
 mod args;
+mod clickhouse;
+mod clickhouse_args;
 mod plan;
 mod report;
 
@@ -14,26 +16,49 @@ use std::process::ExitCode;
 use kubenetmon::io::open_input;
 use kubenetmon::label::pipeline::run_dump;
 use kubenetmon::label::{Context, LabelIndex, Summary};
-use kubenetmon::output::{create_sink, Destination, Pending, Sink, Tee};
+use kubenetmon::output::{create_sink, Destination, Pending, Schema, Sink, Tee};
 use kubenetmon::report::ReportSink;
 
 pub use args::LabelArgs;
+use clickhouse::Target;
 use plan::LabelPlan;
 use report::Reporter;
 
 pub fn run(args: LabelArgs) -> anyhow::Result<ExitCode> {
     crate::cli::messages::set_quiet(args.quiet);
     let plan = LabelPlan::new(args)?;
+    // The table is checked (or created) before any row is labelled.
+    let mut target = match &plan.clickhouse {
+        Some(ch) => {
+            let schema = plan
+                .labelling
+                .as_ref()
+                .map_or(Schema::default(), |l| l.schema);
+            Some(Target::connect(ch, schema, plan.dry_run)?)
+        }
+        None => None,
+    };
     let mut reporter = Reporter::new(plan.verbose);
-    let outcome = execute(&plan, &mut reporter);
+    let outcome = execute(&plan, target.as_mut(), &mut reporter);
     reporter.finish_progress();
-    let (total, pending) = outcome?;
+    let (total, pending) = match (outcome, &target) {
+        (Ok(done), _) => done,
+        (Err(e), Some(t)) => return Err(t.explain_failure(e)),
+        (Err(e), None) => return Err(e),
+    };
+    if let Some(t) = &target {
+        reporter.add_section("clickhouse", t.json(), t.summary_line());
+    }
     report::finish(&plan, &total, &reporter, pending)
 }
 
 /// Reads, labels and writes every input; returns the run's totals and the
 /// outputs still to commit.
-fn execute(plan: &LabelPlan, reporter: &mut Reporter) -> anyhow::Result<(Summary, Pending)> {
+fn execute(
+    plan: &LabelPlan,
+    target: Option<&mut Target>,
+    reporter: &mut Reporter,
+) -> anyhow::Result<(Summary, Pending)> {
     let mut total = Summary::default();
     let Some(lab) = &plan.labelling else {
         // --dry-run without an inventory: parse only, no ranges needed.
@@ -63,6 +88,9 @@ fn execute(plan: &LabelPlan, reporter: &mut Reporter) -> anyhow::Result<(Summary
             &lab.meta,
             dumps,
         )));
+    }
+    if let Some(t) = target.filter(|_| !plan.dry_run) {
+        sinks.push(t.sink(&lab.meta, plan.verbose)?);
     }
     let mut sink: Option<Box<dyn Sink>> = match sinks.len() {
         0 | 1 => sinks.pop(),

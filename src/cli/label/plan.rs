@@ -21,6 +21,7 @@ use kubenetmon::time::{file_mtime, now};
 use kubenetmon::zones::ZoneMap;
 
 use super::args::LabelArgs;
+use super::clickhouse::ClickHousePlan;
 use crate::cli::UsageError;
 
 const ENVIRONMENTS: [&str; 3] = ["development", "staging", "production"];
@@ -73,6 +74,8 @@ pub struct LabelPlan {
     pub dry_run: bool,
     /// Range providers whose file was absent (named in the summary).
     pub skipped_providers: Vec<String>,
+    /// `--clickhouse`: rows go into a ClickHouse table too (SPEC §10).
+    pub clickhouse: Option<ClickHousePlan>,
 }
 
 impl LabelPlan {
@@ -91,10 +94,18 @@ impl LabelPlan {
             )
             .into());
         }
-        let rows = if args.dry_run {
-            None
-        } else {
-            Some(OutputSpec::new(&args.output, args.format).map_err(UsageError::from)?)
+        let mut clickhouse = ClickHousePlan::new(&args.clickhouse)?;
+        // Without -o, rows go to stdout, unless they go to ClickHouse.
+        let output = match (&args.output, &clickhouse) {
+            (Some(p), _) => Some(p.clone()),
+            (None, None) => Some(PathBuf::from("-")),
+            (None, Some(_)) => None,
+        };
+        let rows = match output {
+            Some(path) if !args.dry_run => {
+                Some(OutputSpec::new(&path, args.format).map_err(UsageError::from)?)
+            }
+            _ => None,
         };
         if rows.as_ref().is_some_and(|r| is_stdio(&r.path))
             && args.summary_json.as_deref().is_some_and(is_stdio)
@@ -154,9 +165,18 @@ impl LabelPlan {
             strict: args.strict,
             ..Options::for_threads(pool.current_num_threads())
         };
+        let started = now();
+        if let Some(ch) = clickhouse.as_mut() {
+            if args.timestamp.is_none() && dumps.iter().any(|d| d.is_stdin()) {
+                ch.rerun_note = Some(format!(
+                    "Unless the dump on stdin carries event timestamps, its rows were dated \
+                     {started} (now): give the re-run --timestamp {started} so that they are the same."
+                ));
+            }
+        }
         let time_of = |d: &DumpInput| match args.timestamp {
             Some(t) => TimeSource::Fixed(t),
-            None if d.is_stdin() => TimeSource::EventOr(now()),
+            None if d.is_stdin() => TimeSource::EventOr(started),
             None => TimeSource::EventOr(file_mtime(&d.path).unwrap_or_else(now)),
         };
 
@@ -171,6 +191,7 @@ impl LabelPlan {
             verbose: args.verbose,
             dry_run: args.dry_run,
             skipped_providers: Vec::new(),
+            clickhouse,
         };
         if !have_inventory {
             plan.inputs = dumps

@@ -32,6 +32,9 @@ pub struct Reporter {
     base: Summary,
     /// Dumps in which no flow carries counters.
     accounting_off: Vec<String>,
+    /// More for the end of the run: a `--summary-json` key, its value, and a
+    /// line for the summary (e.g. what went into ClickHouse).
+    sections: Vec<(&'static str, serde_json::Value, String)>,
 }
 
 impl Reporter {
@@ -49,7 +52,13 @@ impl Reporter {
             progress,
             base: Summary::default(),
             accounting_off: Vec::new(),
+            sections: Vec::new(),
         }
+    }
+
+    /// Adds `key: json` to `--summary-json` and `line` to the summary.
+    pub fn add_section(&mut self, key: &'static str, json: serde_json::Value, line: String) {
+        self.sections.push((key, json, line));
     }
 
     /// After each dump: its totals count towards the progress line, and
@@ -109,7 +118,13 @@ pub fn finish(
     mut pending: Pending,
 ) -> anyhow::Result<ExitCode> {
     if let Some(path) = &plan.summary_json {
-        let mut text = serde_json::to_string_pretty(s)?;
+        let mut value = serde_json::to_value(s)?;
+        if let Some(map) = value.as_object_mut() {
+            for (key, json, _) in &reporter.sections {
+                map.insert(key.to_string(), json.clone());
+            }
+        }
+        let mut text = serde_json::to_string_pretty(&value)?;
         text.push('\n');
         if is_stdio(path) {
             let mut out = std::io::stdout().lock();
@@ -136,6 +151,9 @@ pub fn finish(
             "{}",
             summary_text(s, plan.dry_run, &plan.skipped_providers, flags)
         );
+        for (_, _, line) in &reporter.sections {
+            eprintln!("{line}");
+        }
     }
     for d in &reporter.accounting_off {
         warn_loud!(
