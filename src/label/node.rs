@@ -37,7 +37,8 @@ pub enum NodeGuess {
 }
 
 impl NodeVotes {
-    fn add_flow(&mut self, f: &Flow, inv: &Inventory) {
+    /// Counts one flow's votes (also used while a baseline loads).
+    pub(crate) fn add_flow(&mut self, f: &Flow, inv: &Inventory) {
         let mut hit: [Option<&str>; 8] = [None; 8];
         let mut n = 0;
         for ip in [f.orig.src, f.orig.dst, f.reply.src, f.reply.dst] {
@@ -54,11 +55,17 @@ impl NodeVotes {
             }
         }
         for name in hit[..n].iter().flatten() {
-            *self.counts.entry((*name).to_string()).or_default() += 1;
+            // No allocation once a node has its entry.
+            match self.counts.get_mut(*name) {
+                Some(c) => *c += 1,
+                None => {
+                    self.counts.insert((*name).to_string(), 1);
+                }
+            }
         }
     }
 
-    fn merge(&mut self, other: NodeVotes) {
+    pub(crate) fn merge(&mut self, other: NodeVotes) {
         for (k, v) in other.counts {
             *self.counts.entry(k).or_default() += v;
         }
