@@ -20,6 +20,7 @@ use kubenetmon::report::{Prices, ReportFormat, ReportOptions};
 use kubenetmon::time::{file_mtime, now};
 
 use super::args::LabelArgs;
+use super::baseline::BaselinePlan;
 use crate::cli::UsageError;
 
 const ENVIRONMENTS: [&str; 3] = ["development", "staging", "production"];
@@ -30,6 +31,8 @@ pub struct Input {
     /// `None` only when parsing without an inventory.
     pub node: Option<String>,
     pub time: TimeSource,
+    /// `--baseline`: the earlier snapshot to subtract (SPEC §8).
+    pub baseline: Option<BaselinePlan>,
 }
 
 /// Everything labelling needs beyond the dumps (SPEC §3, §6).
@@ -68,6 +71,8 @@ pub struct LabelPlan {
     pub dry_run: bool,
     /// Range providers whose file was absent (named in the summary).
     pub skipped_providers: Vec<String>,
+    /// `--interval-seconds` (also for `--baseline`'s gap warning).
+    pub interval_seconds: u16,
 }
 
 impl LabelPlan {
@@ -80,6 +85,43 @@ impl LabelPlan {
                 UsageError::new("stdin (`-`) cannot be both a dump and the inventory").into(),
             );
         }
+        let baselines = dumps::expand_baselines(&args.baseline.baseline, &dumps)
+            .map_err(|e| UsageError::new(e.to_string()))?;
+        let stdin_baseline = baselines
+            .file
+            .iter()
+            .chain(&baselines.by_node)
+            .any(|b| b.is_stdin());
+        if stdin_baseline {
+            if args.inventory.inventory.iter().any(|p| is_stdio(p)) {
+                return Err(UsageError::new(
+                    "stdin (`-`) cannot be both a baseline and the inventory",
+                )
+                .into());
+            }
+            if args.baseline.baseline_timestamp.is_none() {
+                return Err(UsageError::new(
+                    "a baseline read from stdin has no time of its own; give --baseline-timestamp",
+                )
+                .into());
+            }
+        }
+        // Dumps whose node the arguments name: a missing baseline is told
+        // before any node is inferred.
+        for d in dumps.iter().filter(|d| d.node.is_some()) {
+            baselines
+                .of(d, d.node.as_deref())
+                .map_err(|e| UsageError::new(e.to_string()))?;
+        }
+        let baseline_of = |d: &DumpInput, node: Option<&str>| -> anyhow::Result<_> {
+            Ok(baselines
+                .of(d, node)
+                .map_err(|e| UsageError::new(e.to_string()))?
+                .map(|prev| BaselinePlan {
+                    prev: prev.clone(),
+                    time: args.baseline.baseline_timestamp,
+                }))
+        };
         let rows = if args.dry_run {
             None
         } else {
@@ -160,16 +202,18 @@ impl LabelPlan {
             verbose: args.verbose,
             dry_run: args.dry_run,
             skipped_providers: Vec::new(),
+            interval_seconds: args.interval_seconds,
         };
         if !have_inventory {
-            plan.inputs = dumps
-                .into_iter()
-                .map(|dump| Input {
+            for dump in dumps {
+                plan.inputs.push(Input {
                     time: time_of(&dump),
+                    baseline: baseline_of(&dump, dump.node.as_deref())?,
                     node: None,
                     dump,
-                })
-                .collect();
+                });
+            }
+            warn_unused_baselines(&baselines, &plan.inputs);
             return Ok(plan);
         }
 
@@ -195,10 +239,12 @@ impl LabelPlan {
             let node = plan.node_of(&dump, &inventory)?;
             plan.inputs.push(Input {
                 time: time_of(&dump),
+                baseline: baseline_of(&dump, Some(&node))?,
                 node: Some(node),
                 dump,
             });
         }
+        warn_unused_baselines(&baselines, &plan.inputs);
         let flags = FlagRules::none();
         let meta = RunMeta {
             environment: args.environment.clone(),
@@ -252,5 +298,21 @@ impl LabelPlan {
             );
         }
         Ok(node)
+    }
+}
+
+/// Baselines named for a node that has no dump in this run (a node gone
+/// since the earlier snapshot, or a misspelt `NODE=`) are not used.
+fn warn_unused_baselines(baselines: &dumps::Baselines, inputs: &[Input]) {
+    let nodes: Vec<&str> = inputs
+        .iter()
+        .filter_map(|i| i.node.as_deref().or(i.dump.node.as_deref()))
+        .collect();
+    for b in baselines.unused(&nodes) {
+        warn!(
+            "baseline {} is for node {}, which has no dump here; not used",
+            b.display,
+            b.node.as_deref().unwrap_or_default()
+        );
     }
 }
