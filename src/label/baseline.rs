@@ -23,7 +23,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHasher;
 use thiserror::Error;
 
-use super::node::NodeVotes;
+use super::node::{NodeVotes, Tally, Voter};
 use super::pipeline::{Observer, Options, PipelineError};
 use crate::conntrack::{parse_chunk, parse_line, Chunk, ChunkReader, ConnectionKey, Flow};
 use crate::inventory::Inventory;
@@ -198,17 +198,18 @@ struct Part {
     entries: Vec<Entry>,
     with_ids: u64,
     latest_event: Option<i64>,
-    votes: Option<NodeVotes>,
+    votes: Option<Tally>,
 }
 
-fn read_chunk(chunk: &Chunk, inventory: Option<&Inventory>) -> Part {
+fn read_chunk(chunk: &Chunk, voter: Option<&Voter<'_>>) -> Part {
     let parsed = parse_chunk(chunk);
-    let mut votes = inventory.map(|_| NodeVotes::default());
-    if let (Some(v), Some(inv)) = (votes.as_mut(), inventory) {
+    let votes = voter.map(|v| {
+        let mut t = v.tally();
         for f in &parsed.flows {
-            v.add_flow(f, inv);
+            v.add_flow(&mut t, f);
         }
-    }
+        t
+    });
     Part {
         lines: parsed.lines,
         with_ids: parsed.flows.iter().filter(|f| f.id.is_some()).count() as u64,
@@ -232,11 +233,15 @@ pub fn load<R: BufRead>(
 ) -> Result<Baseline, BaselineError> {
     let mut reader = ChunkReader::with_chunk_bytes(input, opts.chunk_bytes);
     let window = opts.window.max(1);
-    let mut entries: Vec<Entry> = Vec::new();
-    let mut read = BaselineRead {
-        votes: inventory.map(|_| NodeVotes::default()),
-        ..BaselineRead::default()
+    let voter = inventory.map(Voter::new);
+    let mut acc = Accumulated {
+        entries: Vec::new(),
+        read: BaselineRead::default(),
+        votes: voter.as_ref().map(Voter::tally),
     };
+    // Window k is merged (a sequential copy into the one Vec) while window
+    // k+1 is parsed, as the labelling pipeline writes while it parses.
+    let mut pending: Vec<Part> = Vec::new();
     loop {
         let mut chunks = Vec::with_capacity(window);
         for c in reader.by_ref().take(window) {
@@ -248,16 +253,50 @@ pub fn load<R: BufRead>(
         if chunks.is_empty() {
             break;
         }
-        let parts: Vec<Part> = chunks
-            .par_iter()
-            .map(|c| read_chunk(c, inventory))
-            .collect();
-        drop(chunks);
-        // In input order, so that the index's "later line wins" is the
-        // file's order.
+        let previous = std::mem::take(&mut pending);
+        let (merged, parts) = rayon::join(
+            || acc.add(previous, file, opts.strict, observer),
+            || {
+                chunks
+                    .par_iter()
+                    .map(|c| read_chunk(c, voter.as_ref()))
+                    .collect::<Vec<Part>>()
+            },
+        );
+        merged?;
+        pending = parts;
+    }
+    acc.add(pending, file, opts.strict, observer)?;
+    let Accumulated {
+        mut entries,
+        mut read,
+        votes,
+    } = acc;
+    entries.shrink_to_fit();
+    read.votes = voter.as_ref().zip(votes.as_ref()).map(|(v, t)| v.votes(t));
+    Ok(Baseline { entries, read })
+}
+
+/// What [`load`] has merged so far.
+struct Accumulated {
+    entries: Vec<Entry>,
+    read: BaselineRead,
+    votes: Option<Tally>,
+}
+
+impl Accumulated {
+    /// Appends parts in input order, so that the index's "later line wins"
+    /// is the file's order; malformed lines go to the observer.
+    fn add(
+        &mut self,
+        parts: Vec<Part>,
+        file: &str,
+        strict: bool,
+        observer: &mut (dyn Observer + Send),
+    ) -> Result<(), BaselineError> {
         for part in parts {
             for m in &part.malformed {
-                if opts.strict {
+                if strict {
                     return Err(PipelineError::Strict {
                         file: file.to_string(),
                         line: m.line,
@@ -267,25 +306,25 @@ pub fn load<R: BufRead>(
                 }
                 observer.malformed(file, m);
             }
+            let read = &mut self.read;
             read.lines += part.lines;
             read.malformed += part.malformed.len() as u64;
             read.flows += part.entries.len() as u64;
             read.with_ids += part.with_ids;
             read.latest_event = read.latest_event.max(part.latest_event);
-            if let (Some(all), Some(v)) = (read.votes.as_mut(), part.votes) {
+            if let (Some(all), Some(v)) = (self.votes.as_mut(), &part.votes) {
                 all.merge(v);
             }
-            entries.extend(part.entries);
+            self.entries.extend(part.entries);
+            if self.entries.len() as u64 > u64::from(u32::MAX) {
+                return Err(BaselineError::TooLarge {
+                    file: file.to_string(),
+                    limit: u64::from(u32::MAX),
+                });
+            }
         }
-        if entries.len() as u64 > u64::from(u32::MAX) {
-            return Err(BaselineError::TooLarge {
-                file: file.to_string(),
-                limit: u64::from(u32::MAX),
-            });
-        }
+        Ok(())
     }
-    entries.shrink_to_fit();
-    Ok(Baseline { entries, read })
 }
 
 impl Baseline {
