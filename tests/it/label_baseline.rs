@@ -605,3 +605,85 @@ fn a_baseline_read_from_stdin_with_its_time() {
         .clone();
     assert_deltas_are_the_traffic(&rows(&out));
 }
+
+/// The README's cron recipe, run twice as cron would, with `conntrack`,
+/// `kubectl`, `hostname` and `date` standing in for the node's (they print
+/// the fixture snapshots, the inventory, `kn-node` and the run's time).
+#[test]
+fn the_readme_cron_recipe_labels_each_snapshot_against_the_previous_one() {
+    let readme =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let script = readme
+        .split("```")
+        .find(|block| block.starts_with("\n#!/bin/sh\n# /usr/local/bin/kubenetmon-snapshot\n"))
+        .expect("the cron recipe in README.md")
+        .trim_start_matches('\n');
+    let work = Workdir::new();
+    let bin = work.join("bin");
+    let fake = |name: &str, body: &str| {
+        let p = work.write(format!("bin/{name}"), format!("#!/bin/sh\n{body}\n"));
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    fake("conntrack", "cat \"$FAKE_SNAPSHOT\"");
+    fake("kubectl", "cat \"$FAKE_INVENTORY\"");
+    fake("hostname", "echo kn-node");
+    fake("date", "echo \"$FAKE_NOW\"");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_kubenetmon"), bin.join("kubenetmon")).unwrap();
+    // Where `ranges fetch` would have put the range files.
+    let cache = work.join("cache/kubenetmon/ranges");
+    fs::create_dir_all(&cache).unwrap();
+    for f in fs::read_dir(support::testdata("demo/ranges")).unwrap() {
+        let f = f.unwrap().path();
+        fs::copy(&f, cache.join(f.file_name().unwrap())).unwrap();
+    }
+    let script_path = work.write("kubenetmon-snapshot", script);
+    let snaps = work.join("var");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |snapshot: &str, now: &str| {
+        let mut c = support::isolated("sh");
+        c.arg(&script_path)
+            .env("PATH", &path)
+            .env("SNAP_DIR", &snaps)
+            .env("XDG_CACHE_HOME", work.join("cache"))
+            .env("FAKE_SNAPSHOT", fixture(snapshot))
+            .env("FAKE_INVENTORY", fixture("inventory.json"))
+            .env("FAKE_NOW", now);
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stderr).unwrap()
+    };
+    run("snap1-id.txt", "20261202T180000Z");
+    assert!(snaps.join("snap-20261202T180000Z.txt").exists());
+    assert_eq!(fs::read_dir(snaps.join("flows")).unwrap().count(), 0);
+    // Cron runs it again five minutes later.
+    let first = snaps.join("snap-20261202T180000Z.txt");
+    let t = fs::metadata(&first).unwrap().modified().unwrap();
+    fs::File::options()
+        .write(true)
+        .open(&first)
+        .unwrap()
+        .set_modified(t - Duration::from_secs(300))
+        .unwrap();
+    let stderr = run("snap2-id.txt", "20261202T180500Z");
+    assert!(!stderr.contains("apart"), "{stderr}");
+    let v: Value =
+        serde_json::from_slice(&fs::read(snaps.join("flows/20261202T180500Z.json")).unwrap())
+            .unwrap();
+    // Both snapshots taken with -o id: matched on tuple and id.
+    assert_eq!(baseline_counts(&v), [6, 4, 0, 2, 0, 2]);
+    assert_eq!(v["baseline"]["dumps_keyed_by_id"], 1);
+    assert_eq!(v["rows"], 8);
+    assert!(snaps.join("flows/20261202T180500Z.parquet").exists());
+    // Only the latest snapshot is kept.
+    assert!(!first.exists());
+    assert!(snaps.join("snap-20261202T180500Z.txt").exists());
+}
