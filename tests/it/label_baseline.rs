@@ -309,8 +309,10 @@ fn times_come_from_options_or_modification_times_and_must_be_in_order() {
         .get_output()
         .clone();
     assert_eq!(rows(&out.stdout).len(), 8);
-    // The gap (2 s) is not the interval (60 s): a warning naming both.
+    // The gap (2 s) is not the interval (60 s): a warning naming both,
+    // shown with -q too.
     pair()
+        .arg("-q")
         .assert()
         .success()
         .stderr(predicate::str::contains(format!(

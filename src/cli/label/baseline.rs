@@ -189,11 +189,13 @@ pub fn after_pass(
         } else {
             format!("take the snapshots every {interval} s")
         };
-        warn!(
+        // Shown with -q too: the rows would say the wrong thing.
+        warn_loud!(
             "{} and its baseline {} are {gap} s apart ({d} and {p}), but --interval-seconds is \
              {interval}: rows of {gap} s of bytes tagged as {interval}-s intervals mislead \
              per-interval queries; {hint}",
-            input.dump.display, prev.display
+            input.dump.display,
+            prev.display
         );
     }
     Ok(())
