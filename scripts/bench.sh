@@ -6,12 +6,14 @@
 #
 # Builds release, generates (examples/gen.rs, seed 42, 200 nodes, 10,000 pods)
 # one single-node dump per size into DIR (default ./bench-out, gitignored),
+# with its baseline (gen --baseline: the same connections 60 s earlier),
 # then times with /usr/bin/time -v, on the same page-cached file:
 #   wc -l DUMP                                   (the floor: reading the bytes)
 #   kubenetmon label DUMP --dry-run              (parse + label, no output)
 #   kubenetmon label DUMP ... -o out.parquet
 #   kubenetmon label DUMP ... -o out.csv
 #   kubenetmon label DUMP ... -o out.parquet --report report.json   (label --report's cost)
+#   kubenetmon label DUMP ... --baseline PREV --dry-run / -o out.parquet  (SPEC §8 deltas)
 #   kubenetmon report out.parquet / out.csv                         (SPEC §9 on the rows)
 #   the same three with SPEC §6's options (FLAGS below: a 30-subnet zone map
 #   of the generator's VPC, --nat-gateway --gateway-endpoint s3 --flag NLB=...)
@@ -41,7 +43,7 @@ SEED=42
 NODES=200
 PODS=10000
 
-usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --out) OUT="$2"; shift 2 ;;
@@ -148,20 +150,22 @@ FAILED=0
 for LINES in $SIZES; do
     DIR="$OUT/c$LINES"
     if [ -f "$DIR/manifest.json" ] && grep -q "\"lines\": $LINES," "$DIR/manifest.json" \
-        && grep -q "\"seed\": $SEED," "$DIR/manifest.json" && grep -q "\"pods\": $PODS," "$DIR/manifest.json"; then
+        && grep -q "\"seed\": $SEED," "$DIR/manifest.json" && grep -q "\"pods\": $PODS," "$DIR/manifest.json" \
+        && grep -q '"baseline"' "$DIR/manifest.json"; then
         NODE=$(sed -n 's/.*"node": "\(.*\)",/\1/p' "$DIR/manifest.json" | head -1)
         echo "== reusing $DIR ($LINES lines)"
     else
         echo "== generating $LINES lines, $NODES nodes, $PODS pods into $DIR"
         rm -rf "$DIR"
         NODE=$("$GEN" --nodes $NODES --pods $PODS --lines "$LINES" --seed $SEED \
-                      --ranges "$RANGES" --out "$DIR" --single-node)
+                      --ranges "$RANGES" --out "$DIR" --single-node --baseline)
     fi
     DUMP="$DIR/dumps/$NODE.txt"
     INV="$DIR/inventory.json"
     BYTES=$(stat -c %s "$DUMP")
     echo "== $LINES lines: $DUMP ($((BYTES / 1000000)) MB), inventory $((($(stat -c %s "$INV")) / 1000000)) MB, node $NODE"
-    cat "$DUMP" "$INV" > /dev/null   # page cache: every case reads warm
+    PREV="$DIR/baseline/$NODE.txt"
+    cat "$DUMP" "$INV" "$PREV" > /dev/null   # page cache: every case reads warm
 
     LABEL=("$BIN" label "$DUMP" --inventory "$INV" --ranges "$RANGES" --node "$NODE")
     # SPEC §6: zones of the generator's subnets (testdata/zones/README.md), flags.
@@ -172,6 +176,14 @@ for LINES in $SIZES; do
     time_cmd "parquet-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" -o "$OUTPUT_DIR/out-$LINES.parquet"
     time_cmd "parquet+report-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" -o "$OUTPUT_DIR/out-$LINES.parquet" \
         --report "$OUT/report-$LINES.json"
+    # SPEC §8: the same dump minus its baseline (a plain file, so PREV's node
+    # is inferred in the same pass); times as gen dated the files.
+    BASE=("--baseline" "$PREV" --timestamp "$(stat -c %Y "$DUMP")"
+          --baseline-timestamp "$(stat -c %Y "$PREV")")
+    time_cmd "baseline-dry-run-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" "${BASE[@]}" --dry-run \
+        --summary-json "$OUT/summary-baseline-$LINES.json"
+    time_cmd "baseline-parquet-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" "${BASE[@]}" \
+        -o "$OUTPUT_DIR/out-baseline-$LINES.parquet"
     CLEAN_BEFORE="$OUTPUT_DIR/out-$LINES.csv" \
         time_cmd "csv-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" -o "$OUTPUT_DIR/out-$LINES.csv"
     # `report` on the rows just written (lines/s here are rows/s; bytes are the file's)
@@ -218,6 +230,9 @@ PY
     fi
     if [ -s "$OUT/summary-$LINES.json" ]; then
         echo "   summary: $(tr -d ' \n' < "$OUT/summary-$LINES.json" | cut -c1-400)"
+    fi
+    if [ -s "$OUT/summary-baseline-$LINES.json" ]; then
+        echo "   baseline: $(tr -d ' \n' < "$OUT/summary-baseline-$LINES.json" | grep -o '"baseline":{[^}]*}')"
     fi
     if [ "$HYPERFINE" = 1 ] && command -v hyperfine >/dev/null; then
         hyperfine -N --warmup 1 --runs "$RUNS" --export-markdown "$OUT/hyperfine-$LINES.md" \

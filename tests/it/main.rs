@@ -21,6 +21,7 @@ mod docs_queries;
 mod inventory;
 mod inventory_stdin;
 mod label;
+mod label_baseline;
 mod output_clickhouse;
 mod output_files;
 mod ranges_cmd;

@@ -8,6 +8,7 @@ use clap::Args;
 use kubenetmon::output::Format;
 use kubenetmon::time::parse_timestamp;
 
+use super::baseline::BaselineArgs;
 use super::clickhouse_args::ClickHouseArgs;
 use crate::cli::common::{InventoryArgs, LocalArgs, RangeSourceArgs};
 use crate::cli::zone_args::{FlagArgs, ZoneArgs};
@@ -24,6 +25,10 @@ Examples:
   # Several dumps, each with its node; stdin needs --node
   kubenetmon label ip-10-0-1-5.ec2.internal=a.txt ip-10-0-2-7.ec2.internal=b.txt -i cluster.json -o out.csv
   ssh node conntrack -L -z | kubenetmon label - --node ip-10-0-1-5.ec2.internal -i cluster.json -o -
+
+  # Plain snapshots (no -z): this one minus the one taken 5 minutes earlier (SPEC §8)
+  kubenetmon label now.txt --baseline prev.txt --node ip-10-0-1-5.ec2.internal -i cluster.json \\
+      --interval-seconds 300 -o flows.parquet
 
   # The rows and what they cost, in one pass
   kubenetmon label dumps/ -i cluster.json -o flows.parquet --report cost.html --period 1h
@@ -90,6 +95,8 @@ pub struct LabelArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 60,
           value_parser = clap::value_parser!(u16).range(1..))]
     pub interval_seconds: u16,
+    #[command(flatten)]
+    pub baseline: Box<BaselineArgs>,
     /// Ignore UDP flows (udp_ignored)
     #[arg(long)]
     pub ignore_udp: bool,

@@ -6,6 +6,7 @@
 //! recorded in docs/label.md.
 
 mod args;
+mod baseline;
 mod clickhouse;
 mod clickhouse_args;
 mod plan;
@@ -13,15 +14,16 @@ mod report;
 
 use std::process::ExitCode;
 
+use kubenetmon::inventory::Inventory;
 use kubenetmon::io::open_input;
-use kubenetmon::label::pipeline::run_dump;
+use kubenetmon::label::pipeline::run_dump_against;
 use kubenetmon::label::{Context, LabelIndex, Summary};
 use kubenetmon::output::{create_sink, Destination, Pending, Schema, Sink, Tee};
 use kubenetmon::report::ReportSink;
 
 pub use args::LabelArgs;
 use clickhouse::Target;
-use plan::LabelPlan;
+use plan::{Input, LabelPlan};
 use report::Reporter;
 
 pub fn run(args: LabelArgs) -> anyhow::Result<ExitCode> {
@@ -63,12 +65,7 @@ fn execute(
     let Some(lab) = &plan.labelling else {
         // --dry-run without an inventory: parse only, no ranges needed.
         for input in &plan.inputs {
-            let d = &input.dump;
-            let reader = open_input(&d.path)?;
-            let s = plan
-                .pool
-                .install(|| run_dump(reader, &d.display, None, None, plan.opts, reporter))?;
-            reporter.dump_done(input, &s);
+            let s = one_dump(plan, input, None, None, None, reporter)?;
             total.merge(&s);
         }
         return Ok((total, Pending::none()));
@@ -97,7 +94,6 @@ fn execute(
         _ => Some(Box::new(Tee(sinks))),
     };
     for input in &plan.inputs {
-        let d = &input.dump;
         let ctx = Context {
             node: input.node.as_deref().unwrap_or_default(),
             index: &index,
@@ -110,22 +106,18 @@ fn execute(
             ignore_udp: lab.ignore_udp,
             time: input.time,
         };
-        let reader = open_input(&d.path)?;
         let sink_ref: Option<&mut dyn Sink> = match sink.as_mut() {
             Some(s) => Some(s.as_mut()),
             None => None,
         };
-        let s = plan.pool.install(|| {
-            run_dump(
-                reader,
-                &d.display,
-                Some(&ctx),
-                sink_ref,
-                plan.opts,
-                reporter,
-            )
-        })?;
-        reporter.dump_done(input, &s);
+        let s = one_dump(
+            plan,
+            input,
+            Some(&ctx),
+            Some(&lab.inventory),
+            sink_ref,
+            reporter,
+        )?;
         total.merge(&s);
     }
     let mut pending = Pending::none();
@@ -136,4 +128,33 @@ fn execute(
         pending = finished.pending;
     }
     Ok((total, pending))
+}
+
+/// One dump through the pipeline, with its baseline (SPEC §8) read and
+/// checked first when it has one, and freed when the dump is done.
+fn one_dump(
+    plan: &LabelPlan,
+    input: &Input,
+    ctx: Option<&Context<'_>>,
+    inventory: Option<&Inventory>,
+    sink: Option<&mut dyn Sink>,
+    reporter: &mut Reporter,
+) -> anyhow::Result<Summary> {
+    let d = &input.dump;
+    let loaded = match &input.baseline {
+        Some(b) => Some(baseline::load(
+            input, b, inventory, &plan.pool, plan.opts, reporter,
+        )?),
+        None => None,
+    };
+    let (prev, prev_time) = loaded.map(baseline::Loaded::into_parts).unzip();
+    let reader = open_input(&d.path)?;
+    let s = plan
+        .pool
+        .install(|| run_dump_against(reader, &d.display, ctx, prev, sink, plan.opts, reporter))?;
+    if let (Some(b), Some(t)) = (&input.baseline, prev_time) {
+        baseline::after_pass(input, &b.prev, t, &s, plan.interval_seconds)?;
+    }
+    reporter.dump_done(input, &s);
+    Ok(s)
 }

@@ -139,10 +139,12 @@ pub fn finish(
         }
     }
     pending.commit()?;
-    if s.malformed > MALFORMED_SHOWN && !plan.verbose {
+    // Dumps' and baselines' malformed lines share the first ten.
+    let malformed = s.malformed + s.baseline.map_or(0, |b| b.malformed);
+    if malformed > MALFORMED_SHOWN && !plan.verbose {
         messages::line(format_args!(
             "kubenetmon: {} more malformed lines not shown (use -v to see all)",
-            s.malformed - MALFORMED_SHOWN
+            malformed - MALFORMED_SHOWN
         ));
     }
     if !messages::quiet() {
@@ -235,6 +237,35 @@ pub fn summary_text(
             "written"
         }
     );
+    if let Some(b) = &s.baseline {
+        let _ = writeln!(
+            o,
+            "  baseline: {} entries ({} lines, {} malformed): {} matched, {} reset, {} ended, \
+             {} duplicate; {} new in the dump{}",
+            b.entries,
+            b.lines,
+            b.malformed,
+            b.matched,
+            b.reset,
+            b.ended,
+            b.duplicate,
+            b.new,
+            match (b.dumps_keyed_by_id, b.dumps) {
+                (0, _) => String::new(),
+                (k, n) if k == n => "; matched with conntrack ids".to_string(),
+                (k, n) => format!("; {k} of {n} dumps matched with conntrack ids"),
+            }
+        );
+        if b.ended > 0 {
+            let _ = writeln!(
+                o,
+                "  note: {} connections of the baseline ended before the dump: the bytes they \
+                 carried after the baseline are lost (snapshots cannot show them); dumps taken \
+                 with `conntrack -L -z`, or `conntrack -E` [DESTROY] events, avoid it",
+                b.ended
+            );
+        }
+    }
     for c in ConnectionClass::ALL {
         let (out, inb) = s.bytes(c);
         if out + inb > 0 {
