@@ -9,11 +9,15 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use kubenetmon::inventory::{self, Inventory};
-use kubenetmon::label::{classify_remote, LabelIndex, LocalSite, PodSlot, PrivateNets};
+use kubenetmon::label::{
+    classify_located, Basis, LabelIndex, LocalSite, Locations, PodSlot, PrivateNets, RemoteClass,
+};
 use kubenetmon::ranges::RangeTable;
+use kubenetmon::zones::ZoneMap;
 use serde::Serialize;
 
 use super::common::{InventoryArgs, LocalArgs, RangeSourceArgs};
+use super::zone_args::ZoneArgs;
 use crate::cli::UsageError;
 
 #[derive(Debug, Args)]
@@ -22,12 +26,16 @@ use crate::cli::UsageError;
   kubenetmon classify 52.216.10.20 --cloud aws --region us-east-1
   kubenetmon classify --json --inventory cluster.json < addresses.txt
   kubenetmon classify 8.8.8.8 --ranges ./ranges --aws ./ip-ranges.json
+  kubenetmon classify 10.0.40.7 10.20.1.1 --subnets subnets.json --location 10.20.0.0/16=aws/eu-west-1
 
 Without --cloud/--region (or an --inventory to infer them from) only the
 range lookup is shown; with them, the connection class too. With --inventory,
 an address that is a pod's (SPEC §3.5) or a node's InternalIP also gets that
 pod (namespace/name) and node: POD and NODE columns, or \"pod\"/\"node\" keys
-in --json.")]
+in --json; a pod's address is INTRA_VPC whatever its range. With --subnets/--zone
+the ZONE column (`zone` key) shows the address's zone (its pod's or node's zone
+first); with --location the LOCATION column (`location` key) the location CIDR
+it is in.")]
 pub struct ClassifyArgs {
     /// IP addresses to look up; read from stdin (whitespace-separated) for
     /// `-`, or when none are given and stdin is not a terminal
@@ -39,6 +47,8 @@ pub struct ClassifyArgs {
     pub local: LocalArgs,
     #[command(flatten)]
     pub inventory: InventoryArgs,
+    #[command(flatten)]
+    pub zones: ZoneArgs,
     /// One JSON object per line, per address, in input order
     #[arg(long)]
     pub json: bool,
@@ -47,7 +57,8 @@ pub struct ClassifyArgs {
     pub quiet: bool,
 }
 
-/// What one input turned into.
+/// What one input turned into. (Unboxed: nearly every answer is `Found`.)
+#[allow(clippy::large_enum_variant)]
 enum Answer<'a> {
     Found {
         ip: IpAddr,
@@ -56,6 +67,11 @@ enum Answer<'a> {
         service: String,
         prefix: String,
         class: Option<&'static str>,
+        /// §6.1: the zone map's answer (`None` without a zone map).
+        zone: Option<String>,
+        /// §6.2: the `--location` CIDR holding the address (`None` without
+        /// locations).
+        location: Option<String>,
         /// §3.9 refused to classify (a same-cloud prefix with no region).
         error: Option<String>,
         /// Who has the address in the inventory, when one was given.
@@ -70,12 +86,14 @@ enum Answer<'a> {
 /// (hostNetwork pods share it, so no pod is named), then §3.5's pod choice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Owner<'a> {
-    Node(&'a str),
+    Node(&'a kubenetmon::inventory::Node),
     Pod {
         namespace: &'a str,
         name: &'a str,
         /// `spec.nodeName`; empty when unscheduled.
         node: &'a str,
+        /// That node's zone; empty when unknown.
+        zone: &'a str,
     },
     /// Several pods that are neither Succeeded nor Failed (§3.5's `multiple_pods`).
     MultiplePods(usize),
@@ -85,19 +103,20 @@ enum Owner<'a> {
 fn owner<'a>(ip: IpAddr, inv: &'a Inventory, pods: &LabelIndex<'a>) -> Option<Owner<'a>> {
     let ip = ip.to_canonical();
     if let Some(node) = inv.node_by_internal_ip(ip) {
-        return Some(Owner::Node(&node.name));
+        return Some(Owner::Node(node));
     }
     Some(match *pods.pod(ip)? {
         PodSlot::One(p) => Owner::Pod {
             namespace: p.namespace,
             name: p.name,
             node: p.node,
+            zone: p.zone,
         },
         PodSlot::Multiple(n) => Owner::MultiplePods(n),
     })
 }
 
-impl Owner<'_> {
+impl<'a> Owner<'a> {
     /// `namespace/name`.
     fn pod(&self) -> Option<String> {
         match self {
@@ -110,8 +129,17 @@ impl Owner<'_> {
 
     fn node(&self) -> Option<&str> {
         match *self {
-            Owner::Node(n) | Owner::Pod { node: n, .. } => Some(n).filter(|n| !n.is_empty()),
+            Owner::Node(n) => Some(n.name.as_str()),
+            Owner::Pod { node: n, .. } => Some(n).filter(|n| !n.is_empty()),
             Owner::MultiplePods(_) => None,
+        }
+    }
+
+    fn zone(&self) -> &'a str {
+        match *self {
+            Owner::Node(n) => n.zone(),
+            Owner::Pod { zone, .. } => zone,
+            Owner::MultiplePods(_) => "",
         }
     }
 
@@ -133,6 +161,10 @@ struct JsonFound<'a> {
     prefix: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     class: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    zone: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    location: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
     /// `namespace/name` of the pod with this IP.
@@ -156,38 +188,70 @@ fn unparsable_message(input: &str) -> String {
     format!("{input:?} is not an IPv4 or IPv6 address")
 }
 
-/// The inventory and its pod index, when `--inventory` was given.
-type Pods<'a> = Option<(&'a Inventory, LabelIndex<'a>)>;
+/// What `classify` looks addresses up in.
+struct Lookup<'a> {
+    table: &'a RangeTable,
+    local: Option<&'a LocalSite>,
+    private: &'a PrivateNets,
+    /// `None` without --subnets/--zone.
+    zones: Option<&'a ZoneMap>,
+    locations: &'a Locations,
+    /// The inventory and its pod index, when `--inventory` was given.
+    pods: Option<(&'a Inventory, LabelIndex<'a>)>,
+}
 
-fn answer<'a>(
-    input: &str,
-    table: &RangeTable,
-    local: Option<&LocalSite>,
-    private: &PrivateNets,
-    pods: &Pods<'a>,
-) -> Answer<'a> {
+fn answer<'a>(input: &str, at: &Lookup<'a>) -> Answer<'a> {
     let Ok(ip) = input.trim().parse::<IpAddr>() else {
         return Answer::Unparsable {
             input: input.to_string(),
         };
     };
-    let owner = pods.as_ref().and_then(|(inv, idx)| owner(ip, inv, idx));
-    let looked_up = |error: Option<String>| {
-        let m = table.lookup(ip);
-        Answer::Found {
+    let owner = at.pods.as_ref().and_then(|(inv, idx)| owner(ip, inv, idx));
+    // §6.1: the pod's (or node's) zone first, then the zone map.
+    let zone = at.zones.map(|z| {
+        owner
+            .map(|o| o.zone())
+            .filter(|z| !z.is_empty())
+            .or_else(|| z.zone_of(ip))
+            .unwrap_or_default()
+            .to_string()
+    });
+    let in_location = at.locations.lookup(ip);
+    let location = (!at.locations.is_empty())
+        .then(|| in_location.map_or(String::new(), |(net, _, _)| net.to_string()));
+    let looked_up = |error: Option<String>| match in_location {
+        // §6.2 without a local site: the location's place, no class.
+        Some((_, cloud, region)) => Answer::Found {
             ip,
-            cloud: m.map_or("", |m| m.detail.cloud.as_str()).to_string(),
-            region: m.map_or("", |m| m.detail.region.as_str()).to_string(),
-            service: m.map_or("", |m| m.detail.service.as_str()).to_string(),
-            prefix: m.map_or(String::new(), |m| m.prefix.to_string()),
+            cloud: cloud.to_string(),
+            region: region.to_string(),
+            service: String::new(),
+            prefix: String::new(),
             class: None,
+            zone: zone.clone(),
+            location: location.clone(),
             error,
             owner,
+        },
+        None => {
+            let m = at.table.lookup(ip);
+            Answer::Found {
+                ip,
+                cloud: m.map_or("", |m| m.detail.cloud.as_str()).to_string(),
+                region: m.map_or("", |m| m.detail.region.as_str()).to_string(),
+                service: m.map_or("", |m| m.detail.service.as_str()).to_string(),
+                prefix: m.map_or(String::new(), |m| m.prefix.to_string()),
+                class: None,
+                zone: zone.clone(),
+                location: location.clone(),
+                error,
+                owner,
+            }
         }
     };
-    match local {
+    match at.local {
         None => looked_up(None),
-        Some(local) => match classify_remote(ip, local, private, table) {
+        Some(local) => match classified(ip, local, owner.as_ref(), at) {
             Ok(r) => Answer::Found {
                 ip,
                 cloud: r.site.map_or("", |s| s.owner.as_str()).to_string(),
@@ -195,11 +259,27 @@ fn answer<'a>(
                 service: r.site.map_or("", |s| s.service).to_string(),
                 prefix: r.basis.prefix().map_or(String::new(), |p| p.to_string()),
                 class: Some(r.class.as_str()),
+                zone,
+                location,
                 error: None,
                 owner,
             },
             Err(e) => looked_up(Some(e.to_string())),
         },
+    }
+}
+
+/// §3.9 after §6.2's locations, as `label` does: a pod's address is
+/// `INTRA_VPC` whatever its range (§7: EKS IPv6 pods have public addresses).
+fn classified<'a>(
+    ip: IpAddr,
+    local: &'a LocalSite,
+    owner: Option<&Owner<'_>>,
+    at: &Lookup<'a>,
+) -> Result<RemoteClass<'a>, kubenetmon::label::SameCloudEmptyRegion> {
+    match owner {
+        Some(Owner::Pod { .. }) => Ok(RemoteClass::intra_vpc(local, Basis::Pod)),
+        _ => classify_located(ip, local, at.locations, at.private, at.table),
     }
 }
 
@@ -253,6 +333,13 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
+    if ips_from_stdin && args.zones.reads_stdin() {
+        return Err(UsageError::new(
+            "stdin (`-`) cannot hold both the addresses and --subnets; \
+             pass the addresses as arguments or the subnets as a file",
+        )
+        .into());
+    }
     let inputs = inputs(&args.ips)?;
     let inventory = if args.inventory.inventory.is_empty() {
         None
@@ -264,17 +351,37 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     let loaded = args.ranges.load(cloud)?;
     let local = args.local.resolve(cloud, region, &loaded.table)?;
     let private = args.local.private_nets();
-    let pods: Pods<'_> = inventory.as_ref().map(|inv| (inv, LabelIndex::new(inv)));
+    let zones = if args.zones.has_zone_map() {
+        Some(args.zones.zone_map()?)
+    } else {
+        None
+    };
+    let locations = args.zones.locations(&loaded.table)?;
+    let at = Lookup {
+        table: &loaded.table,
+        local: local.as_ref(),
+        private: &private,
+        zones: zones.as_ref(),
+        locations: &locations,
+        pods: inventory.as_ref().map(|inv| (inv, LabelIndex::new(inv))),
+    };
 
-    let answers = inputs
-        .iter()
-        .map(|i| answer(i, &loaded.table, local.as_ref(), &private, &pods));
+    let answers = inputs.iter().map(|i| answer(i, &at));
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let result = if args.json {
         write_json(&mut out, answers)
     } else {
-        write_table(&mut out, answers, local.is_some(), pods.is_some())
+        write_table(
+            &mut out,
+            answers,
+            Columns {
+                class: local.is_some(),
+                zone: zones.is_some(),
+                location: !locations.is_empty(),
+                pods: at.pods.is_some(),
+            },
+        )
     }
     .and_then(|failed| out.flush().map(|()| failed));
     match result {
@@ -304,6 +411,8 @@ fn write_json<'a>(
                 service,
                 prefix,
                 class,
+                zone,
+                location,
                 error,
                 owner,
             } => {
@@ -315,6 +424,8 @@ fn write_json<'a>(
                     service: &service,
                     prefix: &prefix,
                     class,
+                    zone: zone.as_deref(),
+                    location: location.as_deref(),
                     error: error.as_deref(),
                     pod: owner.and_then(|o| o.pod()),
                     node: owner.as_ref().and_then(Owner::node),
@@ -336,19 +447,32 @@ fn write_json<'a>(
     Ok(failed)
 }
 
+/// The optional columns of the table.
+struct Columns {
+    class: bool,
+    zone: bool,
+    location: bool,
+    pods: bool,
+}
+
 /// An aligned table (so it needs every answer first); `-` marks empty
 /// values. Unparsable inputs are reported on stderr.
 fn write_table<'a>(
     out: &mut impl Write,
     answers: impl Iterator<Item = Answer<'a>>,
-    with_class: bool,
-    with_pods: bool,
+    with: Columns,
 ) -> io::Result<bool> {
     let mut header = vec!["IP", "CLOUD", "REGION", "SERVICE", "PREFIX"];
-    if with_class {
+    if with.class {
         header.push("CLASS");
     }
-    if with_pods {
+    if with.zone {
+        header.push("ZONE");
+    }
+    if with.location {
+        header.push("LOCATION");
+    }
+    if with.pods {
         header.extend(["POD", "NODE"]);
     }
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
@@ -362,6 +486,8 @@ fn write_table<'a>(
                 service,
                 prefix,
                 class,
+                zone,
+                location,
                 error,
                 owner,
             } => {
@@ -373,10 +499,16 @@ fn write_table<'a>(
                     dash(service),
                     dash(prefix),
                 ];
-                if with_class {
+                if with.class {
                     row.push(class.unwrap_or("-").to_string());
                 }
-                if with_pods {
+                if with.zone {
+                    row.push(dash(zone.unwrap_or_default()));
+                }
+                if with.location {
+                    row.push(dash(location.unwrap_or_default()));
+                }
+                if with.pods {
                     let pod = match owner {
                         Some(Owner::MultiplePods(n)) => format!("{n} pods"),
                         o => dash(o.and_then(|o| o.pod()).unwrap_or_default()),

@@ -8,6 +8,7 @@ mod common;
 mod label;
 mod ranges;
 mod report;
+mod zone_args;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -34,10 +35,12 @@ pub struct Cli {
     command: Command,
 }
 
+// Parsed once per run: the size of `label`'s options does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Label conntrack flows and write CSV or Parquet rows.
-    Label(label::LabelArgs),
+    Label(Box<label::LabelArgs>),
     /// Download or inspect the cloud providers' IP range files.
     #[command(
         subcommand,
@@ -104,7 +107,7 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Label(args) => label::run(args),
+        Command::Label(args) => label::run(*args),
         Command::Ranges(cmd) => ranges::run(cmd),
         Command::Classify(args) => classify::run(args),
         Command::Report(args) => report::run(args),

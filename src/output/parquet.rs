@@ -34,9 +34,9 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression as ParquetCompression, ZstdLevel};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::types::ColumnDescPtr;
+use parquet::schema::types::{ColumnDescPtr, ColumnPath};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
@@ -465,7 +465,7 @@ struct Column {
 /// A column's part of a closed row group.
 enum Chunk {
     Arrow(Vec<ArrowColumnChunk>),
-    Own(Bytes, ColumnCloseResult),
+    Own(Bytes, Box<ColumnCloseResult>),
 }
 
 impl Column {
@@ -516,7 +516,7 @@ impl Column {
             Builder::Ip4(d) => d.close(descr, rows),
             Builder::Ip6(d) => d.close(descr, rows),
         };
-        own.map(|(bytes, close)| Chunk::Own(bytes, close))
+        own.map(|(bytes, close)| Chunk::Own(bytes, Box::new(close)))
     }
 }
 
@@ -548,13 +548,25 @@ impl<W: Write + Send> ParquetWriter<W> {
             name: name.clone(),
             source,
         };
-        let props = WriterProperties::builder()
+        let mut props = WriterProperties::builder()
             .set_compression(ParquetCompression::ZSTD(
                 ZstdLevel::try_new(ZSTD_LEVEL).map_err(error)?,
             ))
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-            .set_created_by(format!("kubenetmon {}", env!("CARGO_PKG_VERSION")))
-            .build();
+            .set_created_by(format!("kubenetmon {}", env!("CARGO_PKG_VERSION")));
+        for c in schema.columns() {
+            if c.field == Field::ConnectionFlags {
+                // The map's leaves (the only columns the arrow writer
+                // encodes): min/max of flag names buy nothing.
+                for leaf in ["key", "value"] {
+                    props = props.set_column_statistics_enabled(
+                        ColumnPath::new(vec![c.name.into(), "key_value".into(), leaf.into()]),
+                        EnabledStatistics::None,
+                    );
+                }
+            }
+        }
+        let props = props.build();
         let arrow_schema = arrow_schema(schema);
         let target = BufWriter::with_capacity(1 << 20, w);
         let (file, factory) = ArrowWriter::try_new(target, arrow_schema.clone(), Some(props))
@@ -754,7 +766,7 @@ impl<W: Write + Send> ParquetWriter<W> {
                         chunk.append_to_row_group(&mut group).map_err(error)?;
                     }
                 }
-                Chunk::Own(bytes, close) => group.append_column(&bytes, close).map_err(error)?,
+                Chunk::Own(bytes, close) => group.append_column(&bytes, *close).map_err(error)?,
             }
         }
         group.close().map_err(error)?;

@@ -288,7 +288,6 @@ fn write_chunk(
         values += i64::from(page.values);
     }
     writer.close()?;
-    drop(writer);
     if values != rows as i64 {
         return Err(ParquetError::General(format!(
             "column {}: {values} values for {rows} rows",

@@ -10,7 +10,7 @@ use std::time::Duration;
 use kubenetmon::conntrack::Malformed;
 use kubenetmon::io::{is_stdio, AtomicFile};
 use kubenetmon::label::pipeline::Observer;
-use kubenetmon::label::{ErrorKind, IgnoreReason, LabelError, Summary};
+use kubenetmon::label::{ErrorKind, FlagRules, IgnoreReason, LabelError, Summary};
 use kubenetmon::model::ConnectionClass;
 use kubenetmon::output::schema::TTL_DAYS;
 use kubenetmon::output::Pending;
@@ -32,6 +32,9 @@ pub struct Reporter {
     base: Summary,
     /// Dumps in which no flow carries counters.
     accounting_off: Vec<String>,
+    /// More for the end of the run: a `--summary-json` key, its value, and a
+    /// line for the summary (e.g. what went into ClickHouse).
+    sections: Vec<(&'static str, serde_json::Value, String)>,
 }
 
 impl Reporter {
@@ -49,7 +52,13 @@ impl Reporter {
             progress,
             base: Summary::default(),
             accounting_off: Vec::new(),
+            sections: Vec::new(),
         }
+    }
+
+    /// Adds `key: json` to `--summary-json` and `line` to the summary.
+    pub fn add_section(&mut self, key: &'static str, json: serde_json::Value, line: String) {
+        self.sections.push((key, json, line));
     }
 
     /// After each dump: its totals count towards the progress line, and
@@ -109,7 +118,13 @@ pub fn finish(
     mut pending: Pending,
 ) -> anyhow::Result<ExitCode> {
     if let Some(path) = &plan.summary_json {
-        let mut text = serde_json::to_string_pretty(s)?;
+        let mut value = serde_json::to_value(s)?;
+        if let Some(map) = value.as_object_mut() {
+            for (key, json, _) in &reporter.sections {
+                map.insert(key.to_string(), json.clone());
+            }
+        }
+        let mut text = serde_json::to_string_pretty(&value)?;
         text.push('\n');
         if is_stdio(path) {
             let mut out = std::io::stdout().lock();
@@ -124,14 +139,23 @@ pub fn finish(
         }
     }
     pending.commit()?;
-    if s.malformed > MALFORMED_SHOWN && !plan.verbose {
+    // Dumps' and baselines' malformed lines share the first ten.
+    let malformed = s.malformed + s.baseline.map_or(0, |b| b.malformed);
+    if malformed > MALFORMED_SHOWN && !plan.verbose {
         messages::line(format_args!(
             "kubenetmon: {} more malformed lines not shown (use -v to see all)",
-            s.malformed - MALFORMED_SHOWN
+            malformed - MALFORMED_SHOWN
         ));
     }
     if !messages::quiet() {
-        eprint!("{}", summary_text(s, plan.dry_run, &plan.skipped_providers));
+        let flags = plan.labelling.as_ref().map(|l| &l.flags);
+        eprint!(
+            "{}",
+            summary_text(s, plan.dry_run, &plan.skipped_providers, flags)
+        );
+        for (_, _, line) in &reporter.sections {
+            eprintln!("{line}");
+        }
     }
     for d in &reporter.accounting_off {
         warn_loud!(
@@ -155,7 +179,12 @@ pub fn finish(
 }
 
 /// The end-of-run summary on stderr.
-pub fn summary_text(s: &Summary, dry_run: bool, skipped: &[String]) -> String {
+pub fn summary_text(
+    s: &Summary,
+    dry_run: bool,
+    skipped: &[String],
+    flags: Option<&FlagRules>,
+) -> String {
     use std::fmt::Write;
     let mut o = String::new();
     let _ = writeln!(
@@ -208,6 +237,35 @@ pub fn summary_text(s: &Summary, dry_run: bool, skipped: &[String]) -> String {
             "written"
         }
     );
+    if let Some(b) = &s.baseline {
+        let _ = writeln!(
+            o,
+            "  baseline: {} entries ({} lines, {} malformed): {} matched, {} reset, {} ended, \
+             {} duplicate; {} new in the dump{}",
+            b.entries,
+            b.lines,
+            b.malformed,
+            b.matched,
+            b.reset,
+            b.ended,
+            b.duplicate,
+            b.new,
+            match (b.dumps_keyed_by_id, b.dumps) {
+                (0, _) => String::new(),
+                (k, n) if k == n => "; matched with conntrack ids".to_string(),
+                (k, n) => format!("; {k} of {n} dumps matched with conntrack ids"),
+            }
+        );
+        if b.ended > 0 {
+            let _ = writeln!(
+                o,
+                "  note: {} connections of the baseline ended before the dump: the bytes they \
+                 carried after the baseline are lost (snapshots cannot show them); dumps taken \
+                 with `conntrack -L -z`, or `conntrack -E` [DESTROY] events, avoid it",
+                b.ended
+            );
+        }
+    }
     for c in ConnectionClass::ALL {
         let (out, inb) = s.bytes(c);
         if out + inb > 0 {
@@ -220,11 +278,77 @@ pub fn summary_text(s: &Summary, dry_run: bool, skipped: &[String]) -> String {
             );
         }
     }
+    if let Some(rules) = flags.filter(|_| s.labelled > 0) {
+        o.push_str(&flag_lines(s, rules));
+    }
     if !skipped.is_empty() {
         let _ = writeln!(
             o,
             "  range providers skipped (file absent): {}",
             skipped.join(", ")
+        );
+    }
+    o
+}
+
+/// SPEC §6.3 in the summary: the bytes each built-in flag marks, and their
+/// share, so the cross-AZ part needs no SQL.
+fn flag_lines(s: &Summary, rules: &FlagRules) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let total: u64 = ConnectionClass::ALL
+        .iter()
+        .map(|&c| {
+            let (out, inb) = s.bytes(c);
+            out + inb
+        })
+        .sum();
+    let pct = |part: u64, whole: u64| {
+        if whole == 0 {
+            0.0
+        } else {
+            100.0 * part as f64 / whole as f64
+        }
+    };
+    let mut line = |name: &str, (out, inb): (u64, u64), note: String| {
+        let _ = writeln!(
+            o,
+            "  {name:<16} {out:>14} bytes out {inb:>14} bytes in  ({note})"
+        );
+    };
+    if rules.cross_az() {
+        let yes = s.cross_az_bytes(Some(true));
+        let no = s.cross_az_bytes(Some(false));
+        let unknown = s.cross_az_bytes(None);
+        let known = yes.0 + yes.1 + no.0 + no.1;
+        line(
+            "CROSS_AZ=true",
+            yes,
+            format!(
+                "{:.1} % of the bytes whose zones are known",
+                pct(yes.0 + yes.1, known)
+            ),
+        );
+        line(
+            "CROSS_AZ=false",
+            no,
+            format!("{:.1} %", pct(no.0 + no.1, known)),
+        );
+        line(
+            "CROSS_AZ unknown",
+            unknown,
+            format!(
+                "{:.1} % of all bytes: an end whose zone is unknown",
+                pct(unknown.0 + unknown.1, total)
+            ),
+        );
+    }
+    if rules.nat_gateway() {
+        let nat = s.nat_gateway_bytes();
+        line(
+            "NAT_GATEWAY=true",
+            nat,
+            format!("{:.1} % of all bytes", pct(nat.0 + nat.1, total)),
         );
     }
     o
