@@ -2,8 +2,9 @@
 //!
 //! Rows are gathered column by column for `BATCH_ROWS` rows (one record
 //! batch); a row group is closed every `ROW_GROUP_ROWS` rows, so memory stays
-//! bounded however long the input. Every column but one is encoded here
-//! (`parquet_dict`), below the arrow writer:
+//! bounded however long the input. Every column is encoded here
+//! (`parquet_dict`), below the arrow writer (which only provides the schema,
+//! the file writer and the footer):
 //! - text columns (per-run and per-flow text, `direction`, addresses) and
 //!   the date, time, interval and port columns are dictionary-encoded: a
 //!   flow's strings borrow from the inventory, so consecutive flows usually
@@ -11,40 +12,35 @@
 //!   without hashing; the keys go straight into `RLE_DICTIONARY` pages (the
 //!   arrow writer would intern every cell again);
 //! - `bytes` and `packets` are PLAIN pages;
-//! - the flags map goes through an arrow array and the arrow column writers.
+//! - the flags map's two leaves carry repetition and definition levels, keys
+//!   over the run's flag names, PLAIN booleans.
 //!
-//! Both kinds are filled and encoded in parallel, one rayon task per column,
+//! Columns are filled and encoded in parallel, one rayon task per column,
 //! and their column chunks are appended to the row group in schema order.
 
 use std::io::{BufWriter, Write};
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::ops::Range;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, BooleanArray, MapArray, StringArray, StructArray};
-use arrow::buffer::{NullBuffer, OffsetBuffer};
 use arrow::datatypes::{
-    DataType, Field as ArrowField, FieldRef, Fields, Schema as ArrowSchema, SchemaRef, TimeUnit,
+    DataType, Field as ArrowField, Fields, Schema as ArrowSchema, SchemaRef, TimeUnit,
 };
 use bytes::Bytes;
-use parquet::arrow::arrow_writer::{
-    compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory,
-};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression as ParquetCompression, ZstdLevel};
 use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::types::{ColumnDescPtr, ColumnPath};
+use parquet::schema::types::ColumnDescPtr;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::cells::{flow_ipv4, flow_ipv6, flow_port, flow_text, run_text};
-use super::parquet_dict::{DictColumn, Kind, PlainU64, ZSTD_LEVEL};
+use super::parquet_dict::{DictColumn, Kind, MapColumn, PlainU64, ZSTD_LEVEL};
 use super::schema::{Field, IpType, Schema};
 use super::{Destination, Finished, OutputError, Sink, TimeBucket};
-use crate::model::{FlagNames, FlagSet, LabelledFlow, RunMeta};
+use crate::model::{FlagId, LabelledFlow, RunMeta};
 
 /// Rows per record batch (and per data page of a text column).
 const BATCH_ROWS: usize = 64 * 1024;
@@ -340,60 +336,6 @@ impl PatternColumn {
 
 type ChunkResult = Result<(Bytes, ColumnCloseResult), ParquetError>;
 
-/// The `connectionFlags` map column of one record batch.
-#[derive(Default)]
-struct FlagsColumn {
-    names: FlagNames,
-    /// Entries so far, and where each row's entries end.
-    keys: Vec<u8>,
-    values: Vec<bool>,
-    offsets: Vec<i32>,
-}
-
-impl FlagsColumn {
-    fn new(names: FlagNames) -> FlagsColumn {
-        FlagsColumn {
-            names,
-            keys: Vec::new(),
-            values: Vec::new(),
-            offsets: vec![0],
-        }
-    }
-
-    fn push2(&mut self, flags: FlagSet) {
-        if flags.is_empty() {
-            let end = self.keys.len() as i32;
-            self.offsets.extend_from_slice(&[end, end]);
-            return;
-        }
-        for _ in 0..2 {
-            for (id, v) in flags.iter() {
-                self.keys.push(id.index() as u8);
-                self.values.push(v);
-            }
-            self.offsets.push(self.keys.len() as i32);
-        }
-    }
-
-    fn take(&mut self, rows: usize) -> ArrayRef {
-        debug_assert_eq!(self.offsets.len(), rows + 1);
-        let offsets = OffsetBuffer::new(std::mem::replace(&mut self.offsets, vec![0]).into());
-        let names = &self.names;
-        let keys = StringArray::from_iter_values(
-            self.keys
-                .drain(..)
-                .map(|id| names.name(crate::model::FlagId::from_index(id))),
-        );
-        let values = BooleanArray::from(std::mem::take(&mut self.values));
-        let entries = StructArray::new(
-            flags_entries(),
-            vec![Arc::new(keys) as ArrayRef, Arc::new(values) as ArrayRef],
-            None::<NullBuffer>,
-        );
-        Arc::new(MapArray::new(flags_field(), offsets, entries, None, false))
-    }
-}
-
 /// One output column being gathered.
 enum Builder {
     /// Date (days), time (milliseconds).
@@ -405,8 +347,8 @@ enum Builder {
     Text(TextColumn),
     Ip4(IpColumn<Ipv4Addr>),
     Ip6(IpColumn<Ipv6Addr>),
-    /// Through an arrow array and the arrow column writers.
-    Flags(FlagsColumn),
+    /// `connectionFlags`.
+    Map(MapColumn),
 }
 
 impl Builder {
@@ -419,7 +361,15 @@ impl Builder {
             ))?),
             Field::Port(_) => Builder::Port(PortColumn::new()?),
             Field::Bytes | Field::Packets => Builder::Count(PlainU64::new()?),
-            Field::ConnectionFlags => Builder::Flags(FlagsColumn::new(meta.flag_names.clone())),
+            Field::ConnectionFlags => Builder::Map(MapColumn::new(
+                (0..meta.flag_names.len())
+                    .map(|i| {
+                        meta.flag_names
+                            .name(FlagId::from_index(i as u8))
+                            .to_string()
+                    })
+                    .collect(),
+            )?),
             Field::Direction => Builder::Pattern(PatternColumn::new(Pattern::Text(vec![
                 "out".into(),
                 "in".into(),
@@ -444,46 +394,27 @@ impl Builder {
             Builder::Text(_) => "text",
             Builder::Ip4(_) => "ipv4",
             Builder::Ip6(_) => "ipv6",
-            Builder::Flags(_) => "flags",
+            Builder::Map(_) => "map",
         }
     }
 }
 
-/// One output column: what gathers it, its Parquet leaves and, while a row
-/// group is open, the arrow writers of those leaves.
+/// One output column: what gathers it and its Parquet leaves.
 struct Column {
     field: Field,
-    arrow_field: FieldRef,
     builder: Builder,
-    /// Its leaf columns in the Parquet schema (two for the flags map).
-    leaves: Range<usize>,
-    /// The first leaf's descriptor (text columns have one leaf).
-    descr: ColumnDescPtr,
-    writers: Vec<ArrowColumnWriter>,
+    /// Its leaf columns' descriptors (two for the flags map, else one).
+    leaves: Vec<ColumnDescPtr>,
 }
 
-/// A column's part of a closed row group.
-enum Chunk {
-    Arrow(Vec<ArrowColumnChunk>),
-    Own(Bytes, Box<ColumnCloseResult>),
-}
+/// A column's part of a closed row group: one chunk per leaf.
+type Chunks = Vec<(Bytes, Box<ColumnCloseResult>)>;
 
 impl Column {
-    fn uses_arrow(&self) -> bool {
-        matches!(self.builder, Builder::Flags(_))
-    }
-
     /// Encodes the batch gathered (`rows` rows).
     fn write_batch(&mut self, rows: usize) -> Result<(), ParquetError> {
         match &mut self.builder {
-            Builder::Flags(f) => {
-                let array = f.take(rows);
-                let leaves = compute_leaves(&self.arrow_field, &array)?;
-                for (w, leaf) in self.writers.iter_mut().zip(&leaves) {
-                    w.write(leaf)?;
-                }
-                Ok(())
-            }
+            Builder::Map(m) => m.finish_page(),
             Builder::Pattern(p) => {
                 p.extend(rows);
                 p.col.finish_page()
@@ -497,16 +428,13 @@ impl Column {
         }
     }
 
-    /// Finishes the column's chunk of the row group.
-    fn close(&mut self, rows: u64) -> Result<Chunk, ParquetError> {
-        let descr = self.descr.clone();
-        let own = match &mut self.builder {
-            Builder::Flags(_) => {
-                return std::mem::take(&mut self.writers)
-                    .into_iter()
-                    .map(ArrowColumnWriter::close)
-                    .collect::<Result<Vec<_>, _>>()
-                    .map(Chunk::Arrow)
+    /// Finishes the column's chunks of the row group.
+    fn close(&mut self, rows: u64) -> Result<Chunks, ParquetError> {
+        let descr = self.leaves[0].clone();
+        let one = match &mut self.builder {
+            Builder::Map(m) => {
+                let [key, value] = m.close(descr, self.leaves[1].clone(), rows)?;
+                return Ok(vec![(key.0, Box::new(key.1)), (value.0, Box::new(value.1))]);
             }
             Builder::Pattern(p) => p.col.close(descr, rows),
             Builder::Int(c) => c.close(descr, rows),
@@ -516,15 +444,14 @@ impl Column {
             Builder::Ip4(d) => d.close(descr, rows),
             Builder::Ip6(d) => d.close(descr, rows),
         };
-        own.map(|(bytes, close)| Chunk::Own(bytes, Box::new(close)))
+        one.map(|(bytes, close)| vec![(bytes, Box::new(close))])
     }
 }
 
 /// Parquet writer; see the module documentation.
 pub struct ParquetWriter<W: Write + Send> {
     file: SerializedFileWriter<BufWriter<W>>,
-    factory: ArrowRowGroupWriterFactory,
-    /// Whether a row group is open (its arrow writers exist).
+    /// Whether a row group is open (has rows).
     group_open: bool,
     group_rows: usize,
     groups: usize,
@@ -548,56 +475,50 @@ impl<W: Write + Send> ParquetWriter<W> {
             name: name.clone(),
             source,
         };
-        let mut props = WriterProperties::builder()
+        let props = WriterProperties::builder()
             .set_compression(ParquetCompression::ZSTD(
                 ZstdLevel::try_new(ZSTD_LEVEL).map_err(error)?,
             ))
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-            .set_created_by(format!("kubenetmon {}", env!("CARGO_PKG_VERSION")));
-        for c in schema.columns() {
-            if c.field == Field::ConnectionFlags {
-                // The map's leaves (the only columns the arrow writer
-                // encodes): min/max of flag names buy nothing.
-                for leaf in ["key", "value"] {
-                    props = props.set_column_statistics_enabled(
-                        ColumnPath::new(vec![c.name.into(), "key_value".into(), leaf.into()]),
-                        EnabledStatistics::None,
-                    );
-                }
-            }
-        }
-        let props = props.build();
+            .set_created_by(format!("kubenetmon {}", env!("CARGO_PKG_VERSION")))
+            .build();
         let arrow_schema = arrow_schema(schema);
         let target = BufWriter::with_capacity(1 << 20, w);
-        let (file, factory) = ArrowWriter::try_new(target, arrow_schema.clone(), Some(props))
+        // The arrow writer gives the Parquet schema (with the arrow schema
+        // embedded, as readers expect) and the file writer; it writes no page.
+        let (file, _) = ArrowWriter::try_new(target, arrow_schema.clone(), Some(props))
             .and_then(|w| w.into_serialized_writer())
             .map_err(error)?;
         let descr = file.schema_descr();
         let mut columns = Vec::with_capacity(schema.columns().len());
-        for (i, (c, arrow_field)) in schema
-            .columns()
-            .iter()
-            .zip(arrow_schema.fields().iter())
-            .enumerate()
-        {
-            let leaves: Vec<usize> = (0..descr.num_columns())
+        for (i, c) in schema.columns().iter().enumerate() {
+            let leaves: Vec<ColumnDescPtr> = (0..descr.num_columns())
                 .filter(|&leaf| descr.get_column_root_idx(leaf) == i)
+                .map(|leaf| descr.column(leaf))
                 .collect();
-            let (Some(&first), Some(&last)) = (leaves.first(), leaves.last()) else {
-                unreachable!("column {} has no Parquet leaf", c.name);
+            // What the encoders write must be what the schema says.
+            let levels: Vec<(i16, i16)> = leaves
+                .iter()
+                .map(|d| (d.max_rep_level(), d.max_def_level()))
+                .collect();
+            let want: &[(i16, i16)] = match c.field {
+                Field::ConnectionFlags => &[(1, 1), (1, 2)],
+                _ => &[(0, 0)],
             };
+            if levels != want {
+                return Err(error(ParquetError::General(format!(
+                    "column {}: levels {levels:?}, the encoder writes {want:?}",
+                    c.name
+                ))));
+            }
             columns.push(Column {
                 field: c.field,
-                arrow_field: arrow_field.clone(),
                 builder: Builder::new(c.field, meta).map_err(error)?,
-                leaves: first..last + 1,
-                descr: descr.column(first),
-                writers: Vec::new(),
+                leaves,
             });
         }
         Ok(ParquetWriter {
             file,
-            factory,
             group_open: false,
             group_rows: 0,
             groups: 0,
@@ -692,9 +613,12 @@ impl<W: Write + Send> ParquetWriter<W> {
                         .iter()
                         .flat_map(|f| [f.out.packets, f.inbound.packets]),
                 ),
-                (Builder::Flags(m), _) => {
+                (Builder::Map(m), _) => {
                     for flow in flows {
-                        m.push2(flow.flags);
+                        // The same map on both rows (SPEC §6.3).
+                        for _ in 0..2 {
+                            m.push_row(flow.flags.iter().map(|(id, v)| (id.index() as u32, v)));
+                        }
                     }
                 }
                 // Filled when the batch is written.
@@ -712,22 +636,7 @@ impl<W: Write + Send> ParquetWriter<W> {
             return Ok(());
         }
         let rows = self.pending;
-        if !self.group_open {
-            let mut writers = self
-                .factory
-                .create_column_writers(self.groups)
-                .map_err(|e| self.error(e))?;
-            // Hand each arrow-written column the writers of its leaves (from
-            // the back, so the indices stay valid); the text columns' are
-            // not used.
-            for c in self.columns.iter_mut().rev() {
-                let own = writers.split_off(c.leaves.start);
-                if c.uses_arrow() {
-                    c.writers = own;
-                }
-            }
-            self.group_open = true;
-        }
+        self.group_open = true;
         self.columns
             .par_iter_mut()
             .try_for_each(|c| c.write_batch(rows))
@@ -747,7 +656,7 @@ impl<W: Write + Send> ParquetWriter<W> {
             return Ok(());
         }
         let rows = self.group_rows as u64;
-        let chunks: Vec<Chunk> = self
+        let chunks: Vec<Chunks> = self
             .columns
             .par_iter_mut()
             .map(|c| c.close(rows))
@@ -759,15 +668,8 @@ impl<W: Write + Send> ParquetWriter<W> {
             source,
         };
         let mut group = self.file.next_row_group().map_err(error)?;
-        for chunk in chunks {
-            match chunk {
-                Chunk::Arrow(chunks) => {
-                    for chunk in chunks {
-                        chunk.append_to_row_group(&mut group).map_err(error)?;
-                    }
-                }
-                Chunk::Own(bytes, close) => group.append_column(&bytes, *close).map_err(error)?,
-            }
+        for (bytes, close) in chunks.into_iter().flatten() {
+            group.append_column(&bytes, *close).map_err(error)?;
         }
         group.close().map_err(error)?;
         self.groups += 1;
@@ -840,7 +742,7 @@ impl Sink for ParquetWriter<Destination> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Cloud, ConnectionClass, Endpoint, LocalSite, Protocol};
+    use crate::model::{Cloud, ConnectionClass, Endpoint, FlagNames, LocalSite, Protocol};
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::Int32Type;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -1015,6 +917,11 @@ mod tests {
             x ^= x << 17;
             x
         };
+        let m = meta(&["CROSS_AZ", "NAT_GATEWAY", "NLB"]);
+        let ids: Vec<FlagId> = ["CROSS_AZ", "NAT_GATEWAY", "NLB"]
+            .iter()
+            .map(|n| m.flag_names.id(n).unwrap())
+            .collect();
         let flows: Vec<LabelledFlow<'_>> = (0..n)
             .map(|i| {
                 let r = next();
@@ -1044,12 +951,22 @@ mod tests {
                 f.out.packets = r % 5000;
                 f.inbound.bytes = r >> 33;
                 f.inbound.packets = (r >> 3) % 7;
+                // Any subset of the flags, each true or false; long runs
+                // without any (whole data pages of empty maps too).
+                if !(40_000..110_000).contains(&i) {
+                    for (j, id) in ids.iter().enumerate() {
+                        match (r >> (50 + 2 * j)) & 3 {
+                            0 => {}
+                            1 => f.flags.set(*id, false),
+                            _ => f.flags.set(*id, true),
+                        }
+                    }
+                }
                 f
             })
             .collect();
         for schema in [Schema::Upstream, Schema::Dual] {
-            let mut w =
-                ParquetWriter::with_writer(Vec::new(), "t".into(), schema, &meta(&[])).unwrap();
+            let mut w = ParquetWriter::with_writer(Vec::new(), "t".into(), schema, &m).unwrap();
             // Uneven calls, as the pipeline makes them.
             for part in flows.chunks(20_011) {
                 w.write_flows(part).unwrap();
@@ -1125,6 +1042,29 @@ mod tests {
             assert_eq!(column_text(&b, "date"), day);
             let start = want(&|f, _| ((f.observed_at - f.observed_at % 60) * 1000).to_string());
             assert_eq!(column_text(&b, "intervalStartTime"), start);
+            let mut maps = Vec::new();
+            for batch in &b {
+                let map = batch.column_by_name("connectionFlags").unwrap().as_map();
+                for i in 0..map.len() {
+                    let e = map.value(i);
+                    let (k, v) = (e.column(0).as_string::<i32>(), e.column(1).as_boolean());
+                    maps.push(
+                        (0..e.len())
+                            .map(|j| format!("{}={}", k.value(j), v.value(j)))
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    );
+                }
+            }
+            let want_maps = want(&|f, _| {
+                f.flags
+                    .iter()
+                    .map(|(id, v)| format!("{}={v}", m.flag_names.name(id)))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            });
+            assert!(want_maps.iter().any(|s| s.matches('=').count() == 3));
+            assert_eq!(maps, want_maps);
         }
     }
 

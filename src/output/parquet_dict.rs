@@ -34,7 +34,9 @@ pub(super) const ZSTD_LEVEL: i32 = 1;
 struct DataPage {
     data: Bytes,
     uncompressed: usize,
+    /// Level entries (values, and empty maps).
     values: u32,
+    rows: u32,
 }
 
 /// The physical type of a dictionary's values.
@@ -135,6 +137,7 @@ impl DictColumn {
             data: Bytes::from(data),
             uncompressed: self.scratch.len(),
             values: self.keys.len() as u32,
+            rows: self.keys.len() as u32,
         });
         self.keys.clear();
         Ok(())
@@ -217,6 +220,7 @@ impl PlainU64 {
             data: Bytes::from(data),
             uncompressed: self.scratch.len(),
             values: self.values.len() as u32,
+            rows: self.values.len() as u32,
         });
         self.values.clear();
         Ok(())
@@ -266,6 +270,7 @@ fn write_chunk(
     }
     let mut locations = Vec::with_capacity(pages.len());
     let mut values = 0i64;
+    let mut page_rows = 0i64;
     for page in pages {
         let spec = writer.write_page(CompressedPage::new(
             Page::DataPage {
@@ -283,14 +288,15 @@ fn write_chunk(
         locations.push(PageLocation {
             offset: spec.offset as i64,
             compressed_page_size: spec.compressed_size as i32,
-            first_row_index: values,
+            first_row_index: page_rows,
         });
         values += i64::from(page.values);
+        page_rows += i64::from(page.rows);
     }
     writer.close()?;
-    if values != rows as i64 {
+    if page_rows != rows as i64 {
         return Err(ParquetError::General(format!(
-            "column {}: {values} values for {rows} rows",
+            "column {}: {page_rows} rows in the pages for {rows} rows",
             descr.name()
         )));
     }
@@ -330,6 +336,168 @@ fn write_chunk(
         }),
     };
     Ok((bytes, close))
+}
+
+/// The two leaves of the `connectionFlags` map (`MAP<STRING, BOOLEAN>`):
+/// `key_value.key`, required under a repeated group (repetition levels 0/1,
+/// definition levels 0/1), and `key_value.value`, optional (definition
+/// 0/2). A row's entries have repetition 0 for the first, 1 for the rest;
+/// an empty map is one level entry with repetition and definition 0. Keys
+/// are dictionary-encoded over the run's flag names (in id order); values
+/// are PLAIN booleans. Data pages are format v1: repetition levels, then
+/// definition levels (each RLE-hybrid with a 4-byte length), then values.
+pub(super) struct MapColumn {
+    names: Vec<String>,
+    rep: Vec<u32>,
+    key_def: Vec<u32>,
+    value_def: Vec<u32>,
+    keys: Vec<u32>,
+    values: Vec<bool>,
+    rows: u32,
+    key_pages: Vec<DataPage>,
+    value_pages: Vec<DataPage>,
+    compressor: zstd::bulk::Compressor<'static>,
+    scratch: Vec<u8>,
+}
+
+impl MapColumn {
+    pub fn new(names: Vec<String>) -> Result<MapColumn, ParquetError> {
+        Ok(MapColumn {
+            names,
+            rep: Vec::new(),
+            key_def: Vec::new(),
+            value_def: Vec::new(),
+            keys: Vec::new(),
+            values: Vec::new(),
+            rows: 0,
+            key_pages: Vec::new(),
+            value_pages: Vec::new(),
+            compressor: zstd::bulk::Compressor::new(ZSTD_LEVEL).map_err(zstd_error)?,
+            scratch: Vec::new(),
+        })
+    }
+
+    /// Appends one row's map: `(key id, value)` entries, in order.
+    #[inline]
+    pub fn push_row(&mut self, entries: impl Iterator<Item = (u32, bool)>) {
+        let mut repetition = 0;
+        for (key, value) in entries {
+            debug_assert!((key as usize) < self.names.len());
+            self.rep.push(repetition);
+            self.key_def.push(1);
+            self.value_def.push(2);
+            self.keys.push(key);
+            self.values.push(value);
+            repetition = 1;
+        }
+        if repetition == 0 {
+            self.rep.push(0);
+            self.key_def.push(0);
+            self.value_def.push(0);
+        }
+        self.rows += 1;
+    }
+
+    fn compress_page(&mut self, levels: u32) -> Result<DataPage, ParquetError> {
+        let data = self
+            .compressor
+            .compress(&self.scratch)
+            .map_err(zstd_error)?;
+        Ok(DataPage {
+            data: Bytes::from(data),
+            uncompressed: self.scratch.len(),
+            values: levels,
+            rows: self.rows,
+        })
+    }
+
+    /// Encodes the rows gathered so far as one data page per leaf.
+    pub fn finish_page(&mut self) -> Result<(), ParquetError> {
+        if self.rows == 0 {
+            return Ok(());
+        }
+        let levels = self.rep.len() as u32;
+        self.scratch.clear();
+        levels_block(&self.rep, 1, &mut self.scratch);
+        levels_block(&self.key_def, 1, &mut self.scratch);
+        if !self.names.is_empty() {
+            let width = bit_width(self.names.len() as u32);
+            self.scratch.push(width);
+            encode_hybrid(&self.keys, width, &mut self.scratch);
+        }
+        let page = self.compress_page(levels)?;
+        self.key_pages.push(page);
+
+        self.scratch.clear();
+        levels_block(&self.rep, 1, &mut self.scratch);
+        levels_block(&self.value_def, 2, &mut self.scratch);
+        // PLAIN booleans: one bit each, least significant bit first.
+        for chunk in self.values.chunks(8) {
+            let byte = chunk
+                .iter()
+                .enumerate()
+                .fold(0u8, |b, (i, &v)| b | (u8::from(v) << i));
+            self.scratch.push(byte);
+        }
+        let page = self.compress_page(levels)?;
+        self.value_pages.push(page);
+
+        self.rep.clear();
+        self.key_def.clear();
+        self.value_def.clear();
+        self.keys.clear();
+        self.values.clear();
+        self.rows = 0;
+        Ok(())
+    }
+
+    /// The row group's two column chunks: key, then value.
+    pub fn close(
+        &mut self,
+        key: ColumnDescPtr,
+        value: ColumnDescPtr,
+        rows: u64,
+    ) -> Result<[(Bytes, ColumnCloseResult); 2], ParquetError> {
+        self.finish_page()?;
+        let key_pages = std::mem::take(&mut self.key_pages);
+        let value_pages = std::mem::take(&mut self.value_pages);
+        let keys = if self.names.is_empty() {
+            // No flag names: every map is empty, no key is ever written.
+            write_chunk(key, rows, None, key_pages, Encoding::PLAIN, None)?
+        } else {
+            let mut dict = Vec::new();
+            for name in &self.names {
+                dict.extend_from_slice(&(name.len() as u32).to_le_bytes());
+                dict.extend_from_slice(name.as_bytes());
+            }
+            let data = self.compressor.compress(&dict).map_err(zstd_error)?;
+            let page = Page::DictionaryPage {
+                buf: Bytes::from(data),
+                num_values: self.names.len() as u32,
+                encoding: Encoding::PLAIN,
+                is_sorted: false,
+            };
+            write_chunk(
+                key,
+                rows,
+                Some((page, dict.len())),
+                key_pages,
+                Encoding::RLE_DICTIONARY,
+                None,
+            )?
+        };
+        let values = write_chunk(value, rows, None, value_pages, Encoding::PLAIN, None)?;
+        Ok([keys, values])
+    }
+}
+
+/// Levels of a v1 data page: a 4-byte LE length, then the RLE-hybrid runs.
+fn levels_block(levels: &[u32], width: u8, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend_from_slice(&[0; 4]);
+    encode_hybrid(levels, width, out);
+    let len = (out.len() - start - 4) as u32;
+    out[start..start + 4].copy_from_slice(&len.to_le_bytes());
 }
 
 /// Bits per key for a dictionary of `entries` values (at least 1: a
