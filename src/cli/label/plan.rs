@@ -133,6 +133,19 @@ impl LabelPlan {
                 })
             }
         };
+        let on_stdout = rows.as_ref().is_some_and(|r| is_stdio(&r.path))
+            || report.as_ref().is_some_and(|r| is_stdio(&r.path))
+            || args.summary_json.as_deref().is_some_and(is_stdio);
+        if on_stdout {
+            crate::cli::check_stdout_open("the output")?;
+        }
+        let outputs = rows.iter().map(|r| &r.path);
+        for path in outputs
+            .chain(&args.summary_json)
+            .chain(report.iter().map(|r| &r.path))
+        {
+            crate::cli::common::warn_leftover_temps(path);
+        }
         let have_inventory = !args.inventory.inventory.is_empty();
         if !have_inventory && !args.dry_run {
             return Err(UsageError::new(

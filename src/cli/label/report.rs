@@ -8,12 +8,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use kubenetmon::conntrack::Malformed;
-use kubenetmon::io::{is_stdio, AtomicFile};
+use kubenetmon::io::is_stdio;
 use kubenetmon::label::pipeline::Observer;
 use kubenetmon::label::{ErrorKind, FlagRules, IgnoreReason, LabelError, Summary};
 use kubenetmon::model::ConnectionClass;
 use kubenetmon::output::schema::TTL_DAYS;
-use kubenetmon::output::Pending;
+use kubenetmon::output::{Destination, Pending};
 use kubenetmon::time::{day_of, now};
 
 use super::plan::{Input, LabelPlan};
@@ -117,10 +117,10 @@ pub fn finish(
                 .and_then(|()| std::io::Write::flush(&mut out))
                 .map_err(|e| anyhow::Error::new(e).context("<stdout>"))?;
         } else {
-            let mut file = AtomicFile::create(path)?;
-            std::io::Write::write_all(&mut file, text.as_bytes())
+            let mut dest = Destination::open(path)?;
+            std::io::Write::write_all(&mut dest, text.as_bytes())
+                .and_then(|()| dest.finish().map(|p| pending.join(p)))
                 .map_err(|e| anyhow::Error::new(e).context(path.display().to_string()))?;
-            pending.join(Pending::file(file));
         }
     }
     pending.commit()?;
