@@ -104,7 +104,16 @@ impl LocalArgs {
         inventory: Option<&Inventory>,
     ) -> anyhow::Result<(Option<Cloud>, Option<String>)> {
         let cloud = match (self.cloud, inventory) {
-            (Some(c), _) => Some(c),
+            (Some(c), Some(inv)) => {
+                if let Some(nodes) = inv.infer_cloud().ok().flatten().filter(|n| *n != c) {
+                    warn!(
+                        "--cloud {c} contradicts the inventory, whose nodes' providerIDs all say \
+                         {nodes}; using {c} (drop --cloud to use the inventory's)"
+                    );
+                }
+                Some(c)
+            }
+            (Some(c), None) => Some(c),
             (None, Some(inv)) => inv
                 .infer_cloud()
                 .context("cannot infer the local cloud from the inventory")?,

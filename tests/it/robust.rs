@@ -355,3 +355,323 @@ fn a_closed_stdout_is_an_error_for_label_and_classify() {
         .unwrap();
     assert_eq!(st.code(), Some(0));
 }
+
+#[test]
+fn a_file_that_is_not_a_dump_fails_without_touching_the_output() {
+    let w = Workdir::new();
+    let out = w.write("out.csv", "good");
+    // the inventory given as a dump: every line malformed
+    let mut args = label_args();
+    args[1] = format!("{NODE_A}={}", demo("inventory.json"));
+    kubenetmon()
+        .args(&args)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "kubenetmon: error: {}: 354 of 354 lines are malformed, none parses: \
+             is it a conntrack dump?",
+            demo("inventory.json")
+        )));
+    assert_eq!(w.read("out.csv"), "good");
+    assert_eq!(names_in(w.path()), ["out.csv"]);
+    // more than half malformed (6 of 11 lines), some parse
+    let dump = fs::read_to_string(dump_a()).unwrap();
+    let mut text: String = dump.lines().take(5).map(|l| format!("{l}\n")).collect();
+    text.push_str(&"garbage\n".repeat(6));
+    let bad = w.write("bad.txt", &text);
+    args[1] = format!("{NODE_A}={}", bad.display());
+    kubenetmon()
+        .args(&args)
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "6 of 11 lines are malformed: is it",
+        ));
+    assert_eq!(w.read("out.csv"), "good");
+    // half is still a dump; --keep-going writes the rows of the lines that parse
+    kubenetmon()
+        .args(&args)
+        .args(["--keep-going", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let good: String = dump.lines().take(5).map(|l| format!("{l}\n")).collect();
+    args[1] = format!("{NODE_A}={}", w.write("good.txt", &good).display());
+    let want = kubenetmon()
+        .args(&args)
+        .args(["-o", "-"])
+        .assert()
+        .success();
+    let want = String::from_utf8_lossy(&want.get_output().stdout).into_owned();
+    assert!(want.lines().count() > 1, "{want}");
+    assert_eq!(w.read("out.csv"), want);
+    text.truncate(text.len() - "garbage\n".len());
+    let half = w.write("half.txt", &text);
+    args[1] = format!("{NODE_A}={}", half.display());
+    kubenetmon()
+        .args(&args)
+        .args(["-o", "-"])
+        .assert()
+        .success();
+    // a dry run too
+    kubenetmon()
+        .args(["label", "--dry-run", &demo("inventory.json")])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("none parses"));
+}
+
+#[test]
+fn two_inputs_of_one_node_are_an_error_naming_both() {
+    let w = Workdir::new();
+    let dir = w.join("dumps");
+    fs::create_dir(&dir).unwrap();
+    let plain = w.copy(Path::new(&dump_a()), format!("dumps/{NODE_A}.txt"));
+    let dump = fs::read(&plain).unwrap();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&dump).unwrap();
+    let gz = w.write(format!("dumps/{NODE_A}.txt.gz"), enc.finish().unwrap());
+    let mut args = label_args();
+    args[1] = dir.display().to_string();
+    args.pop();
+    let out = kubenetmon()
+        .args(&args)
+        .args(["-o", "-"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("node {NODE_A} has 2 inputs (")),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&plain.display().to_string()), "{stderr}");
+    assert!(stderr.contains(&gz.display().to_string()), "{stderr}");
+    assert!(out.stdout.is_empty());
+    // allowed: both counted, with a warning pointing to --baseline
+    let out = kubenetmon()
+        .args(&args)
+        .args(["-o", "-", "--allow-duplicate-nodes"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("warning: node {NODE_A} has 2 dumps (")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--baseline"), "{stderr}");
+    let rows = String::from_utf8_lossy(&out.stdout).lines().count() - 1;
+    let once = String::from_utf8_lossy(&expected_csv()).lines().count() - 1;
+    assert_eq!(rows, 2 * once);
+}
+
+#[test]
+fn the_summary_speaks_human_units_with_shares_and_a_total() {
+    let w = Workdir::new();
+    let sj = w.join("s.json");
+    let mut args = label_args();
+    args.pop();
+    let out = kubenetmon()
+        .args(&args)
+        .args(["-o", "/dev/null", "--format", "csv", "--summary-json"])
+        .arg(&sj)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(&sj).unwrap()).unwrap();
+    // exact numbers stay in the JSON
+    let bytes = &json["bytes"];
+    let pair = |c: &str| {
+        (
+            bytes[c]["out"].as_u64().unwrap_or(0),
+            bytes[c]["in"].as_u64().unwrap_or(0),
+        )
+    };
+    let classes = [
+        "INTRA_VPC",
+        "INTRA_REGION",
+        "INTER_REGION",
+        "PUBLIC_INTERNET",
+    ];
+    let total: u64 = classes.iter().map(|c| pair(c).0 + pair(c).1).sum();
+    assert!(total > 0, "{json}");
+    for c in classes {
+        let (o, i) = pair(c);
+        if o + i == 0 {
+            continue;
+        }
+        let share = format!("{:.1} %", 100.0 * (o + i) as f64 / total as f64);
+        let line = stderr
+            .lines()
+            .find(|l| l.trim_start().starts_with(c))
+            .unwrap_or_else(|| panic!("{c}: {stderr}"));
+        assert!(line.ends_with(&share), "{line} / {share}");
+        assert!(line.contains(" out ") && line.contains(" in "), "{line}");
+        assert!(!line.contains("bytes"), "{line}");
+        let unit = |n: u64| {
+            if n < 1024 {
+                " B ".to_string()
+            } else {
+                "iB ".to_string()
+            }
+        };
+        assert!(line.contains(&unit(o)) && line.contains(&unit(i)), "{line}");
+    }
+    let total_line = stderr
+        .lines()
+        .find(|l| l.trim_start().starts_with("total "))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(total_line.ends_with("100.0 %"), "{total_line}");
+}
+
+#[test]
+fn the_unknown_direction_warning_is_one_sentence_saying_what_to_do() {
+    // node B's name on node A's dump: flows between A's pods have no direction
+    let mut args = label_args();
+    args[1] = format!("ip-10-0-2-20.ec2.internal={}", dump_a());
+    args.pop();
+    let out = kubenetmon()
+        .args(&args)
+        .args(["-o", "/dev/null", "--format", "csv"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("unknown_direction)"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    let w = warnings[0];
+    assert!(w.starts_with("kubenetmon: warning: "), "{w}");
+    assert!(
+        w.contains(
+            ":11: skipped a flow: cannot tell the direction of 10.244.1.11 -> 10.244.1.12, as"
+        ),
+        "{w}"
+    );
+    assert!(
+        w.contains("check the dump's node (NODE=FILE or --node) and take the inventory closer"),
+        "{w}"
+    );
+    // one sentence: a single full stop, at its end
+    assert_eq!(w.matches(". ").count(), 0, "{w}");
+}
+
+#[test]
+fn control_bytes_from_a_dump_never_reach_the_terminal() {
+    let w = Workdir::new();
+    let nasty = "\x1b]0;pwned\x07\x1b[2J\rbad\0line\n";
+    let name = "dump\x1b[31m.txt";
+    let dump = w.write(name, nasty);
+    for extra in [vec![], vec!["--strict"], vec!["--keep-going"]] {
+        let mut args = label_args();
+        args[1] = format!("{NODE_A}={}", dump.display());
+        args.pop();
+        let out = kubenetmon()
+            .args(&args)
+            .args(["-o", "/dev/null", "--format", "csv"])
+            .args(&extra)
+            .output()
+            .unwrap();
+        let stderr = &out.stderr;
+        assert!(!stderr.is_empty());
+        let raw: Vec<u8> = stderr
+            .iter()
+            .copied()
+            .filter(|b| *b < 0x20 && *b != b'\n' || *b == 0x7f)
+            .collect();
+        assert!(
+            raw.is_empty(),
+            "{extra:?}: {:?}",
+            String::from_utf8_lossy(stderr)
+        );
+        let text = String::from_utf8_lossy(stderr);
+        assert!(text.contains("dump\\x1b[31m.txt"), "{extra:?}: {text}");
+    }
+    // the dry run, an inventory error and a range-file error too
+    let bad_inv = w.write("inv\x1b.json", "{\"items\": [\x1b]}");
+    let out = kubenetmon()
+        .args(["label", "--dry-run"])
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert!(
+        !out.stderr.contains(&0x1b),
+        "{:?}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = kubenetmon()
+        .args(["classify", "10.0.0.1", "--inventory"])
+        .arg(&bad_inv)
+        .args(["--ranges", &demo("ranges")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        !out.stderr.contains(&0x1b),
+        "{:?}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("inv\\x1b.json"));
+}
+
+#[test]
+fn a_bad_range_prefix_names_its_line_and_entry() {
+    let w = Workdir::new();
+    let aws = w.write(
+        "aws.json",
+        "{\"syncToken\":\"1\",\"createDate\":\"2023-11-14-00-00-00\",\"prefixes\":[\n\
+         {\"ip_prefix\":\"52.216.0.0/15\",\"region\":\"us-east-1\",\"service\":\"S3\"},\n\
+         {\"ip_prefix\":\"52.216.0/15\",\"region\":\"us-east-1\",\"service\":\"S3\"}]}\n",
+    );
+    kubenetmon()
+        .args(["classify", "52.216.10.20", "--aws"])
+        .arg(&aws)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "{}: line 3, prefixes[1].ip_prefix: prefix \"52.216.0/15\" does not parse",
+            aws.display()
+        )));
+}
+
+#[test]
+fn a_cloud_contradicting_the_nodes_warns() {
+    let mut args = label_args();
+    args.pop();
+    kubenetmon()
+        .args(&args)
+        .args([
+            "--cloud",
+            "gcp",
+            "--region",
+            "us-central1",
+            "-o",
+            "/dev/null",
+            "--format",
+            "csv",
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "warning: --cloud gcp contradicts the inventory, whose nodes' providerIDs all say aws",
+        ));
+    // agreeing: no warning
+    kubenetmon()
+        .args(&args)
+        .args(["--cloud", "aws", "-o", "/dev/null", "--format", "csv"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("contradicts").not());
+}

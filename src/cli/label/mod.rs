@@ -44,6 +44,7 @@ fn execute(plan: &LabelPlan, reporter: &mut Reporter) -> anyhow::Result<(Summary
                 .pool
                 .install(|| run_dump(reader, &d.display, None, None, plan.opts, reporter))?;
             reporter.dump_done(input, &s);
+            check_malformed(plan, input, &s)?;
             total.merge(&s);
         }
         return Ok((total, Pending::none()));
@@ -98,6 +99,7 @@ fn execute(plan: &LabelPlan, reporter: &mut Reporter) -> anyhow::Result<(Summary
             )
         })?;
         reporter.dump_done(input, &s);
+        check_malformed(plan, input, &s)?;
         total.merge(&s);
     }
     let mut pending = Pending::none();
@@ -108,4 +110,21 @@ fn execute(plan: &LabelPlan, reporter: &mut Reporter) -> anyhow::Result<(Summary
         pending = finished.pending;
     }
     Ok((total, pending))
+}
+
+/// A dump most of whose lines are malformed is not a dump (an inventory
+/// given as one, random bytes): an error before any output is committed,
+/// unless `--keep-going`.
+fn check_malformed(plan: &LabelPlan, input: &plan::Input, s: &Summary) -> anyhow::Result<()> {
+    if plan.keep_going || s.malformed == 0 || (s.flows > 0 && s.malformed * 2 <= s.lines) {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "{}: {} of {} lines are malformed{}: is it a conntrack dump? Stopping without \
+         writing the output (--keep-going labels the lines that parse)",
+        crate::cli::messages::printable(&input.dump.display),
+        s.malformed,
+        s.lines,
+        if s.flows == 0 { ", none parses" } else { "" }
+    )
 }
