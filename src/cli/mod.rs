@@ -159,9 +159,24 @@ pub fn check_stdout_open(what: &str) -> anyhow::Result<()> {
 /// SIGINT and SIGTERM: remove the temporary files being written (the
 /// targets stay as they were) and exit 130 / 143, as a shell reports a
 /// process killed by them.
+/// A signal the parent set to be ignored (a background job of a
+/// non-interactive shell ignores SIGINT) stays ignored, as the GNU coding
+/// standards ask.
 fn handle_interrupts() {
     use signal_hook::consts::{SIGINT, SIGTERM};
-    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+    let ignored = |sig: libc::c_int| {
+        // SAFETY: a null new action only reads the current one into `old`.
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(sig, std::ptr::null(), &mut old) == 0
+                && old.sa_sigaction == libc::SIG_IGN
+        }
+    };
+    let wanted: Vec<libc::c_int> = [SIGINT, SIGTERM]
+        .into_iter()
+        .filter(|&s| !ignored(s))
+        .collect();
+    let Ok(mut signals) = signal_hook::iterator::Signals::new(wanted) else {
         return;
     };
     std::thread::spawn(move || {

@@ -205,11 +205,21 @@ fn a_directory_is_not_an_output() {
 
 /// `label - --node … -o DIR/out.csv` reading a stdin this test holds open,
 /// so the run is mid-way (its temporary file exists) until it is signalled.
-fn start_slow_run(w: &Workdir) -> std::process::Child {
+/// With `ignore_sigint`, started as a background job of a script is:
+/// SIGINT ignored by the parent.
+fn start_slow_run(w: &Workdir, ignore_sigint: bool) -> std::process::Child {
     let mut args = label_args();
     args[1] = "-".into();
     args.extend(["--node".into(), NODE_A.into()]);
-    let mut child = support::isolated(env!("CARGO_BIN_EXE_kubenetmon"))
+    let bin = env!("CARGO_BIN_EXE_kubenetmon");
+    let mut cmd = if ignore_sigint {
+        let mut c = support::isolated("sh");
+        c.args(["-c", "trap '' INT; exec \"$0\" \"$@\"", bin]);
+        c
+    } else {
+        support::isolated(bin)
+    };
+    let mut child = cmd
         .args(&args)
         .arg("-o")
         .arg(w.join("out.csv"))
@@ -247,7 +257,7 @@ fn kill(child: &std::process::Child, signal: &str) {
 fn sigint_and_sigterm_remove_the_temporary_file() {
     for (signal, code) in [("-INT", 130), ("-TERM", 143)] {
         let w = Workdir::new();
-        let mut child = start_slow_run(&w);
+        let mut child = start_slow_run(&w, false);
         // held open until the child has exited: the run must end by the signal
         let stdin = child.stdin.take();
         kill(&child, signal);
@@ -263,9 +273,25 @@ fn sigint_and_sigterm_remove_the_temporary_file() {
 }
 
 #[test]
+fn a_sigint_the_parent_ignores_stays_ignored() {
+    let w = Workdir::new();
+    let mut child = start_slow_run(&w, true);
+    let stdin = child.stdin.take();
+    kill(&child, "-INT");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none(), "SIGINT ended the run");
+    assert_eq!(names_in(w.path()).len(), 1);
+    kill(&child, "-TERM");
+    let status = child.wait().unwrap();
+    drop(stdin);
+    assert_eq!(status.code(), Some(143));
+    assert_eq!(names_in(w.path()), Vec::<String>::new());
+}
+
+#[test]
 fn after_sigkill_the_next_run_names_the_leftover() {
     let w = Workdir::new();
-    let mut child = start_slow_run(&w);
+    let mut child = start_slow_run(&w, false);
     kill(&child, "-KILL");
     child.wait().unwrap();
     let left = names_in(w.path());
