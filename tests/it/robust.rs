@@ -203,6 +203,35 @@ fn a_directory_is_not_an_output() {
         .stderr(predicate::str::contains("out.csv: a directory"));
 }
 
+/// Issue 17 item 2: every output is opened before the run, so a
+/// `--summary-json` or `--report` that cannot be written fails the run before
+/// `-o`'s good file is replaced, and leaves no temporary file behind.
+#[test]
+fn an_output_that_cannot_be_written_leaves_every_other_output_as_it_was() {
+    let w = Workdir::new();
+    let good = w.write("flows.csv", "GOOD\n");
+    fs::create_dir(w.join("summary.json")).unwrap();
+    label()
+        .arg("-o")
+        .arg(&good)
+        .arg("--summary-json")
+        .arg(w.join("summary.json"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("summary.json: a directory"));
+    assert_eq!(fs::read_to_string(&good).unwrap(), "GOOD\n");
+    label()
+        .arg("-o")
+        .arg(&good)
+        .arg("--report")
+        .arg(w.join("no-such-dir/cost.json"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("cost.json"));
+    assert_eq!(fs::read_to_string(&good).unwrap(), "GOOD\n");
+    assert_eq!(names_in(w.path()), ["flows.csv", "summary.json"]);
+}
+
 /// `label - --node … -o DIR/out.csv` reading a stdin this test holds open,
 /// so the run is mid-way (its temporary file exists) until it is signalled.
 /// With `ignore_sigint`, started as a background job of a script is:
