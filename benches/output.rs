@@ -1,6 +1,7 @@
 //! Rows per second written by the CSV and Parquet sinks, on synthetic
 //! labelled flows shaped like a busy node's: a few hundred pods, a few
-//! thousand remote addresses, one observation time.
+//! thousand remote addresses, one observation time. Parquet in both
+//! schemas (`--schema dual`'s IPv6 address columns).
 //!
 //! `cargo bench --bench output`
 
@@ -109,13 +110,18 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("output");
     group.sample_size(10);
     group.throughput(Throughput::Elements(2 * FLOWS as u64));
-    for name in ["rows.csv", "rows.parquet", "rows.csv.zst"] {
-        let path = dir.path().join(name);
+    for (name, file, schema) in [
+        ("rows.csv", "rows.csv", Schema::Upstream),
+        ("rows.parquet", "rows.parquet", Schema::Upstream),
+        ("rows.parquet (dual)", "dual.parquet", Schema::Dual),
+        ("rows.csv.zst", "rows.csv.zst", Schema::Upstream),
+    ] {
+        let path = dir.path().join(file);
         group.bench_function(name, |b| {
             b.iter_batched(
                 || (),
                 |()| {
-                    let mut sink = open_path(&path, None, Schema::Upstream, &meta).unwrap();
+                    let mut sink = open_path(&path, None, schema, &meta).unwrap();
                     for chunk in flows.chunks(BATCH) {
                         sink.write_batch(chunk).unwrap();
                     }

@@ -59,6 +59,18 @@ enum Format {
     Extended,
 }
 
+/// The mix of names and destinations (`--shape`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Shape {
+    /// The traffic mix described in the module documentation
+    Default,
+    /// Many more distinct strings: workloads of 1–4 replicas (several times
+    /// more apps and pods names for the same --pods), 40-character app
+    /// names, namespaces per team, and 40 % of the lines pod→internet
+    /// egress to 250,000 distinct remote addresses drawn uniformly
+    Wide,
+}
+
 #[derive(Debug, Parser)]
 #[command(about = "Write a synthetic cluster: kubectl inventory + per-node conntrack dumps")]
 struct Args {
@@ -93,6 +105,9 @@ struct Args {
     /// the cluster is dual-stack (pods and nodes get IPv6 addresses too)
     #[arg(long, value_name = "FRACTION", default_value_t = 0.0, value_parser = share)]
     ipv6_share: f64,
+    /// Mix of names and destinations; `wide` stresses dictionaries
+    #[arg(long, value_enum, default_value_t = Shape::Default)]
+    shape: Shape,
     /// Also write DIR/baseline/<node>.txt: an earlier snapshot of the same connections
     /// (smaller counters; some absent, some reset, some unchanged, some only there)
     #[arg(long)]
@@ -541,9 +556,16 @@ fn build_cluster(args: &Args) -> Result<Cluster> {
             }
         } else {
             let (ns, app, port) = APPS[w % APPS.len()];
+            let wide = args.shape == Shape::Wide;
             Workload {
-                namespace: ns.to_string(),
-                app: if w < APPS.len() {
+                namespace: if wide {
+                    format!("{ns}-team-{:02}", w % 37)
+                } else {
+                    ns.to_string()
+                },
+                app: if wide {
+                    format!("{app}-{}-service-component-long", w / APPS.len())
+                } else if w < APPS.len() {
                     app.to_string()
                 } else {
                     format!("{app}-{}", w / APPS.len())
@@ -559,7 +581,9 @@ fn build_cluster(args: &Args) -> Result<Cluster> {
             }
         };
         w += 1;
-        let replicas = (rng.log_uniform(40) as usize).clamp(1, running_budget - pods.len());
+        let max_replicas = if args.shape == Shape::Wide { 4 } else { 40 };
+        let replicas =
+            (rng.log_uniform(max_replicas) as usize).clamp(1, running_budget - pods.len());
         let hash = suffix(&mut rng, 10);
         let mut backends = Vec::with_capacity(replicas);
         for r in 0..replicas {
@@ -1074,6 +1098,8 @@ struct Remotes {
     azure: Vec<u32>,
     internet: Vec<u32>,
     vpc_private: Vec<u32>,
+    /// `--shape wide`'s egress destinations (empty otherwise).
+    wide_internet: Vec<u32>,
     v6: Remotes6,
 }
 
@@ -1112,7 +1138,7 @@ fn hosts(rng: &mut Rng, pool: &[(u32, u8)], n: usize) -> Vec<u32> {
         .collect()
 }
 
-fn remotes(seed: u64, p: &Pools) -> Remotes {
+fn remotes(seed: u64, p: &Pools, shape: Shape) -> Remotes {
     let mut rng = Rng::derive(seed, 3, 0);
     Remotes {
         s3: hosts(&mut rng, &p.s3, 64),
@@ -1123,6 +1149,11 @@ fn remotes(seed: u64, p: &Pools) -> Remotes {
         internet: hosts(&mut rng, &p.internet, 512),
         // RDS / ElastiCache / MSK in the VPC's data subnets.
         vpc_private: hosts(&mut rng, &[(ip(10, 0, 200, 0), 22)], 32),
+        // Its own stream, so the default shape draws what it always drew.
+        wide_internet: match shape {
+            Shape::Wide => hosts(&mut Rng::derive(seed, 6, 0), &p.internet, 250_000),
+            Shape::Default => Vec::new(),
+        },
         v6: remotes6(seed, &p.v6),
     }
 }
@@ -1292,6 +1323,11 @@ impl Gen<'_> {
     /// The next line's entry: IPv6 for `ipv6_ppm` lines in a million. (No
     /// draw at all without IPv6, so such dumps are what they always were.)
     fn line_entry(&self, rng: &mut Rng) -> Entry {
+        if !self.r.wide_internet.is_empty() && rng.below(1000) < 400 {
+            if let Some(e) = self.wide_egress(rng) {
+                return e;
+            }
+        }
         if self.ipv6_ppm > 0 && rng.below(1_000_000) < self.ipv6_ppm {
             self.entry6(rng)
         } else {
@@ -1404,6 +1440,22 @@ impl Gen<'_> {
     }
 
     /// A running, non-hostNetwork pod on this node (none on an empty node).
+    /// `--shape wide`: a local pod → one of many internet hosts, uniformly,
+    /// SNAT to the node.
+    fn wide_egress(&self, rng: &mut Rng) -> Option<Entry> {
+        let lp = self.local_pod(rng)?;
+        let hosts = &self.r.wide_internet;
+        let dst = hosts[rng.below(hosts.len() as u64) as usize];
+        let sport = Self::ephemeral(rng);
+        let port = *rng.pick(&[443u16, 443, 443, 80, 8443]);
+        let nport = Self::ephemeral(rng);
+        let addrs = Addrs::V4(
+            (lp.ip, dst, sport, port),
+            (dst, self.node_ip(), port, nport),
+        );
+        Some(self.finish(rng, L4::Tcp, addrs, 50_000, false))
+    }
+
     fn local_pod(&self, rng: &mut Rng) -> Option<&Pod> {
         let pods = &self.c.nodes[self.node].pods;
         (!pods.is_empty()).then(|| &self.c.pods[*rng.pick(pods)])
@@ -1790,7 +1842,7 @@ fn main() -> Result<()> {
         Some(dir) => file_pools(dir, &args.region)?,
         None => builtin_pools(),
     };
-    let rem = remotes(args.seed, &pools);
+    let rem = remotes(args.seed, &pools, args.shape);
 
     let dumps = args.out.join("dumps");
     fs::create_dir_all(&dumps).with_context(|| format!("creating {}", dumps.display()))?;
@@ -1877,6 +1929,9 @@ fn main() -> Result<()> {
         manifest["ipv6_share"] = json!(args.ipv6_share);
         manifest["ipv6_cluster_prefix"] = json!(format!("{}/56", ip6_str(v6.cluster)));
     }
+    if args.shape == Shape::Wide {
+        manifest["shape"] = json!("wide");
+    }
     if args.baseline {
         // Only with --baseline: other manifests stay as they were.
         manifest["baseline"] = json!({
@@ -1921,7 +1976,7 @@ mod tests {
 
     fn lines(a: &Args, node: usize, n: u64, chunk: u64) -> String {
         let c = build_cluster(a).unwrap();
-        let r = remotes(a.seed, &builtin_pools());
+        let r = remotes(a.seed, &builtin_pools(), a.shape);
         let g = Gen {
             c: &c,
             r: &r,
@@ -1939,7 +1994,7 @@ mod tests {
 
     /// `n` entries of node `node` with each one's line.
     fn entries(a: &Args, c: &Cluster, node: usize, n: u64) -> Vec<(Entry, String)> {
-        let r = remotes(a.seed, &builtin_pools());
+        let r = remotes(a.seed, &builtin_pools(), a.shape);
         let g = Gen {
             c,
             r: &r,
@@ -1971,7 +2026,7 @@ mod tests {
         use kubenetmon::label::pipeline::{Options, Quiet};
         let a = args(&[]);
         let c = build_cluster(&a).unwrap();
-        let r = remotes(a.seed, &builtin_pools());
+        let r = remotes(a.seed, &builtin_pools(), a.shape);
         let g = Gen {
             c: &c,
             r: &r,

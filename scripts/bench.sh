@@ -2,7 +2,7 @@
 # End-to-end benchmark of `kubenetmon label`, reproducible from a clean clone.
 #
 #   scripts/bench.sh [--out DIR] [--ranges DIR] [--sizes "1000000 5000000"] [--runs N]
-#                    [--output-dir DIR] [--hyperfine] [--keep-going] [--clickhouse]
+#                    [--output-dir DIR] [--hyperfine] [--keep-going] [--clickhouse] [--no-wide]
 #
 # Builds release, generates (examples/gen.rs, seed 42, 200 nodes, 10,000 pods)
 # one single-node dump per size into DIR (default ./bench-out, gitignored),
@@ -17,6 +17,10 @@
 #   kubenetmon report out.parquet / out.csv                         (SPEC §9 on the rows)
 #   the same three with SPEC §6's options (FLAGS below: a 30-subnet zone map
 #   of the generator's VPC, --nat-gateway --gateway-endpoint s3 --flag NLB=...)
+#   and, on a second data set shaped otherwise (gen --shape wide, seed 7,
+#   400 nodes, 20,000 pods: workloads of 1-4 replicas with long names, 40 %
+#   pod->internet egress to 250,000 addresses; DIR/w<size>), --dry-run,
+#   -o out.parquet and -o out.csv (cases *-wide-N); --no-wide skips them.
 # and prints wall time (median of --runs, default 3), throughput (lines/s,
 # MB/s), peak RSS (max over runs), user and system CPU time.
 # --clickhouse adds `label ... --clickhouse URL` into the local test server
@@ -39,11 +43,12 @@ OUTPUT_DIR="${BENCH_OUTPUT_DIR:-}"
 HYPERFINE=0
 KEEP_GOING=0
 CLICKHOUSE=0
+WIDE=1
 SEED=42
 NODES=200
 PODS=10000
 
-usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --out) OUT="$2"; shift 2 ;;
@@ -54,6 +59,7 @@ while [ $# -gt 0 ]; do
         --hyperfine) HYPERFINE=1; shift ;;
         --keep-going) KEEP_GOING=1; shift ;;
         --clickhouse) CLICKHOUSE=1; shift ;;
+        --no-wide) WIDE=0; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "bench.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
     esac
@@ -230,6 +236,29 @@ PY
     fi
     if [ -s "$OUT/summary-$LINES.json" ]; then
         echo "   summary: $(tr -d ' \n' < "$OUT/summary-$LINES.json" | cut -c1-400)"
+    fi
+    if [ "$WIDE" = 1 ]; then
+        # The second data set: many more distinct strings and addresses.
+        WDIR="$OUT/w$LINES"
+        if [ -f "$WDIR/manifest.json" ] && grep -q "\"lines\": $LINES," "$WDIR/manifest.json" \
+            && grep -q '"shape": "wide"' "$WDIR/manifest.json"; then
+            WNODE=$(sed -n 's/.*"node": "\(.*\)",/\1/p' "$WDIR/manifest.json" | head -1)
+            echo "== reusing $WDIR ($LINES lines, wide)"
+        else
+            echo "== generating $LINES lines, shape wide, 400 nodes, 20000 pods into $WDIR"
+            rm -rf "$WDIR"
+            WNODE=$("$GEN" --nodes 400 --pods 20000 --lines "$LINES" --seed 7 --shape wide \
+                           --ranges "$RANGES" --out "$WDIR" --single-node)
+        fi
+        WDUMP="$WDIR/dumps/$WNODE.txt"
+        WBYTES=$(stat -c %s "$WDUMP")
+        cat "$WDUMP" "$WDIR/inventory.json" > /dev/null
+        WLABEL=("$BIN" label "$WDUMP" --inventory "$WDIR/inventory.json" --ranges "$RANGES" --node "$WNODE")
+        time_cmd "dry-run-wide-$LINES" "$LINES" "$WBYTES" "${WLABEL[@]}" --dry-run
+        time_cmd "parquet-wide-$LINES" "$LINES" "$WBYTES" "${WLABEL[@]}" -o "$OUTPUT_DIR/out-wide-$LINES.parquet"
+        CLEAN_BEFORE="$OUTPUT_DIR/out-wide-$LINES.csv" \
+            time_cmd "csv-wide-$LINES" "$LINES" "$WBYTES" "${WLABEL[@]}" -o "$OUTPUT_DIR/out-wide-$LINES.csv"
+        rm -f "$OUTPUT_DIR/out-wide-$LINES.csv"
     fi
     if [ -s "$OUT/summary-baseline-$LINES.json" ]; then
         echo "   baseline: $(tr -d ' \n' < "$OUT/summary-baseline-$LINES.json" | grep -o '"baseline":{[^}]*}')"

@@ -13,6 +13,8 @@ Usage:
 The table comes from the ```sql block of docs/schema.md, so the DDL the
 project documents is the DDL that is tested. Checks:
   - the CSV header and the Parquet schema are the table's columns, in order;
+  - ClickHouse infers the Parquet intervalStartTime as DateTime64(3, 'UTC'),
+    equal to the CSV's text;
   - both files load (CSVWithNames / Parquet) into that table and into a plain
     MergeTree copy; row counts in the copy equal the rows in the CSV (read with
     Python's csv module) and the summary's "rows";
@@ -157,6 +159,17 @@ def main(argv):
     pq_cols = [line.split("\t")[0] for line in
                q(f"DESCRIBE TABLE file('{pq_path}', Parquet)").splitlines()]
     check(pq_cols == columns, "Parquet columns are the table's columns in order")
+    # Issue 16: the time is a Parquet TIMESTAMP, which ClickHouse infers as a
+    # DateTime64 in UTC (a bare INT64 of seconds was inferred as Int64).
+    pq_types = dict(line.split("\t")[:2] for line in
+                    q(f"DESCRIBE TABLE file('{pq_path}', Parquet)", "TabSeparatedRaw").splitlines())
+    check("DateTime64(3, 'UTC')" in pq_types["intervalStartTime"],
+          f"ClickHouse infers the Parquet intervalStartTime as DateTime64(3, 'UTC') "
+          f"({pq_types['intervalStartTime']})")
+    first = q(f"SELECT toString(toDateTime(intervalStartTime, 'UTC')) "
+              f"FROM file('{pq_path}', Parquet) LIMIT 1").strip()
+    check(first == rows[0]["intervalStartTime"],
+          f"the first Parquet time {first} is the CSV's {rows[0]['intervalStartTime']}")
 
     for src, path, fmt in (("csv", csv_path, "CSVWithNames"), ("pq", pq_path, "Parquet")):
         for table in tables[src]:

@@ -293,6 +293,53 @@ def norm(v):
     return v
 
 
+def check_time_types(tmp):
+    """Issue 16: the Parquet intervalStartTime is a time in all three readers
+    (a Parquet TIMESTAMP adjusted to UTC, not an INT64 that only the embedded
+    arrow schema calls a time), equal to the CSV's UTC text."""
+    import duckdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from chdb import session as chs
+    s = chs.Session(os.path.join(tmp, "chdb-types"))
+    q = lambda sql: s.query(sql, "TabSeparatedRaw").bytes().decode()
+    q("SET session_timezone = 'UTC'")
+    for node in NODES:
+        base = os.path.join(tmp, "flows", node)
+        with open(base + ".csv", newline="", encoding="utf-8") as f:
+            want = sorted({r["intervalStartTime"] for r in csv.DictReader(f)})
+        path = base + ".parquet"
+        md = pq.ParquetFile(path).metadata
+        names = [md.schema.column(i).name for i in range(md.num_columns)]
+        col = md.schema.column(names.index("intervalStartTime"))
+        logical = json.loads(col.logical_type.to_json())
+        check(col.physical_type == "INT64" and logical.get("Type") == "Timestamp"
+              and logical.get("isAdjustedToUTC") is True
+              and logical.get("timeUnit") == "milliseconds",
+              f"{node}: Parquet intervalStartTime is TIMESTAMP(MILLIS, UTC) ({logical})")
+        table = pq.read_table(path, columns=["intervalStartTime"])
+        field = table.schema.field("intervalStartTime")
+        check(field.type == pa.timestamp("ms", tz="UTC"),
+              f"{node}: pyarrow reads intervalStartTime as {field.type}")
+        got = sorted({t.strftime("%Y-%m-%d %H:%M:%S")
+                      for t in table.column("intervalStartTime").to_pylist()})
+        check(got == want, f"{node}: pyarrow times {got} = the CSV's {want}")
+        con = duckdb.connect()
+        got = sorted(con.execute(
+            "SELECT DISTINCT typeof(intervalStartTime), "
+            "strftime(timezone('UTC', intervalStartTime), '%Y-%m-%d %H:%M:%S') "
+            f"FROM read_parquet('{path}')").fetchall())
+        con.close()
+        check(got == [("TIMESTAMP WITH TIME ZONE", w) for w in want],
+              f"{node}: DuckDB reads a TIMESTAMP WITH TIME ZONE equal to the CSV's ({got})")
+        got = sorted(line.split("\t") for line in q(
+            "SELECT DISTINCT toTypeName(intervalStartTime), "
+            "toString(toDateTime(intervalStartTime, 'UTC')) "
+            f"FROM file('{path}', Parquet)").splitlines())
+        check([g[1] for g in got] == want and all("DateTime64(3, 'UTC')" in g[0] for g in got),
+              f"{node}: ClickHouse infers a DateTime64(3, 'UTC') equal to the CSV's ({got})")
+
+
 def clickhouse(blocks, tmp, run_checks):
     from chdb import session as chs
     s = chs.Session(os.path.join(tmp, "chdb"))
@@ -379,6 +426,7 @@ def main(argv):
 
     tmp = tempfile.mkdtemp(prefix="kubenetmon-queries-")
     runs, csvs = label(os.path.abspath(argv[1]), os.path.join(tmp, "output"))
+    check_time_types(os.path.join(tmp, "output"))
     flagged_csvs = flagged_copy(os.path.join(tmp, "output"), os.path.join(tmp, "flagged"))
     for dataset, paths in (("output", csvs), ("flagged", flagged_csvs)):
         rows = csv_rows(paths)

@@ -16,6 +16,7 @@ pub(crate) mod cells;
 mod csv;
 mod dest;
 mod parquet;
+mod parquet_dict;
 pub mod schema;
 
 use std::fmt;

@@ -1,42 +1,48 @@
 //! Parquet for ClickHouse `FORMAT Parquet`.
 //!
-//! Rows are gathered column by column for `BATCH_ROWS` rows, then handed to
-//! the arrow writer as one record batch; the writer closes a row group every
-//! `ROW_GROUP_ROWS` rows, so memory stays bounded however long the input.
-//! String columns are arrow dictionaries built here: a flow's strings borrow
-//! from the inventory, so consecutive flows usually share the very same
-//! `&str` and the key is found by a pointer compare, without hashing.
+//! Rows are gathered column by column for `BATCH_ROWS` rows (one record
+//! batch); a row group is closed every `ROW_GROUP_ROWS` rows, so memory stays
+//! bounded however long the input. Every column is encoded here
+//! (`parquet_dict`), below the arrow writer (which only provides the schema,
+//! the file writer and the footer):
+//! - text columns (per-run and per-flow text, `direction`, addresses) and
+//!   the date, time, interval and port columns are dictionary-encoded: a
+//!   flow's strings borrow from the inventory, so consecutive flows usually
+//!   share the very same `&str` and its key is found by a pointer compare,
+//!   without hashing; the keys go straight into `RLE_DICTIONARY` pages (the
+//!   arrow writer would intern every cell again);
+//! - `bytes` and `packets` are PLAIN pages;
+//! - the flags map's two leaves carry repetition and definition levels, keys
+//!   over the run's flag names, PLAIN booleans.
+//!
+//! Columns are filled and encoded in parallel, one rayon task per column,
+//! and their column chunks are appended to the row group in schema order.
 
 use std::io::{BufWriter, Write};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
-use arrow::array::{
-    ArrayRef, BooleanArray, Date32Array, DictionaryArray, Int32Array, MapArray, StringArray,
-    StringBuilder, StructArray, TimestampSecondArray, UInt16Array, UInt64Array,
-};
-use arrow::buffer::{NullBuffer, OffsetBuffer};
 use arrow::datatypes::{
-    DataType, Field as ArrowField, Fields, Int32Type, Schema as ArrowSchema, SchemaRef, TimeUnit,
+    DataType, Field as ArrowField, Fields, Schema as ArrowSchema, SchemaRef, TimeUnit,
 };
-use parquet::arrow::arrow_writer::{
-    compute_leaves, ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory,
-};
+use bytes::Bytes;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression as ParquetCompression, ZstdLevel};
+use parquet::column::writer::ColumnCloseResult;
 use parquet::errors::ParquetError;
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
-use parquet::schema::types::ColumnPath;
+use parquet::schema::types::ColumnDescPtr;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::cells::{flow_ipv4, flow_ipv6, flow_port, flow_text, run_text};
+use super::parquet_dict::{DictColumn, Kind, MapColumn, PlainU64, ZSTD_LEVEL};
 use super::schema::{Field, IpType, Schema};
 use super::{Destination, Finished, OutputError, Sink, TimeBucket};
-use crate::model::{FlagNames, FlagSet, LabelledFlow, RunMeta};
+use crate::model::{FlagId, LabelledFlow, RunMeta};
 
-/// Rows per record batch handed to the writer.
+/// Rows per record batch (and per data page of a text column).
 const BATCH_ROWS: usize = 64 * 1024;
 /// Rows per Parquet row group.
 const ROW_GROUP_ROWS: usize = 256 * 1024;
@@ -70,10 +76,13 @@ fn flags_field() -> Arc<ArrowField> {
     ))
 }
 
+/// The arrow type of a column, which decides its Parquet type.
+/// `intervalStartTime` is milliseconds: Parquet's TIMESTAMP has no seconds
+/// unit, and arrow writes `Timestamp(Second)` as a bare INT64.
 fn arrow_type(field: Field) -> DataType {
     match field {
         Field::Date => DataType::Date32,
-        Field::IntervalStartTime => DataType::Timestamp(TimeUnit::Second, Some("UTC".into())),
+        Field::IntervalStartTime => DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
         Field::IntervalSeconds | Field::Port(_) => DataType::UInt16,
         Field::Bytes | Field::Packets => DataType::UInt64,
         Field::Run(_) | Field::Text(_) | Field::Direction | Field::Ip(..) => dictionary_type(),
@@ -81,38 +90,30 @@ fn arrow_type(field: Field) -> DataType {
     }
 }
 
-/// Text columns: min/max statistics cost a string compare per row (most
-/// of the write time) and buy nothing when loading into ClickHouse.
-fn is_text(field: Field) -> bool {
-    match field {
-        Field::Run(_) | Field::Text(_) | Field::Direction | Field::Ip(..) => true,
-        Field::Date
-        | Field::IntervalStartTime
-        | Field::IntervalSeconds
-        | Field::Port(_)
-        | Field::Bytes
-        | Field::Packets
-        | Field::ConnectionFlags => false,
-    }
-}
-
-/// Dictionary of strings for one column of one record batch.
-#[derive(Default)]
-struct StrDict {
-    keys: Vec<i32>,
-    values: StringBuilder,
-    index: FxHashMap<Box<str>, i32>,
+/// A per-flow text column: dictionary keys by string.
+struct TextColumn {
+    col: DictColumn,
+    index: FxHashMap<Box<str>, u32>,
     /// Key by (address, length) of the strings seen in the current `push`:
     /// a flow's strings borrow from the inventory, so most repeat by address.
-    by_ptr: FxHashMap<(usize, usize), i32>,
+    by_ptr: FxHashMap<(usize, usize), u32>,
     /// Address, length and key of the previous value. Only valid within one
     /// `write_batch` call, while the borrowed strings are alive.
-    last: Option<(usize, usize, i32)>,
+    last: Option<(usize, usize, u32)>,
 }
 
-impl StrDict {
+impl TextColumn {
+    fn new() -> Result<TextColumn, ParquetError> {
+        Ok(TextColumn {
+            col: DictColumn::new(Kind::Text)?,
+            index: FxHashMap::default(),
+            by_ptr: FxHashMap::default(),
+            last: None,
+        })
+    }
+
     #[inline]
-    fn key(&mut self, s: &str) -> i32 {
+    fn key(&mut self, s: &str) -> u32 {
         let ptr = (s.as_ptr() as usize, s.len());
         if let Some((p, l, key)) = self.last {
             if (p, l) == ptr {
@@ -125,9 +126,8 @@ impl StrDict {
                 let k = match self.index.get(s) {
                     Some(&k) => k,
                     None => {
-                        let k = self.index.len() as i32;
+                        let k = self.col.add(s.as_bytes());
                         self.index.insert(s.into(), k);
-                        self.values.append_value(s);
                         k
                     }
                 };
@@ -149,57 +149,56 @@ impl StrDict {
     #[inline]
     fn push2(&mut self, s: &str) {
         let k = self.key(s);
-        self.keys.extend_from_slice(&[k, k]);
+        self.col.keys.extend_from_slice(&[k, k]);
     }
 
-    fn take(&mut self) -> ArrayRef {
-        let keys = Int32Array::from(std::mem::take(&mut self.keys));
-        let values = Arc::new(self.values.finish());
-        self.index.clear();
+    /// The dictionary belongs to its row group.
+    fn close(&mut self, descr: ColumnDescPtr, rows: u64) -> ChunkResult {
         self.forget_pointers();
-        Arc::new(DictionaryArray::<Int32Type>::new(keys, values))
+        self.index.clear();
+        self.col.close(descr, rows)
     }
 }
 
-/// Dictionary of address texts, keyed by the address as a number.
-struct IpDict<A> {
-    keys: Vec<i32>,
-    values: StringBuilder,
-    index: FxHashMap<u128, i32>,
+/// An address column: dictionary keys by the address as a number, its text
+/// formatted once per row group.
+struct IpColumn<A> {
+    col: DictColumn,
+    index: FxHashMap<u128, u32>,
     text: String,
     _address: std::marker::PhantomData<A>,
 }
 
-impl<A> Default for IpDict<A> {
-    fn default() -> Self {
-        IpDict {
-            keys: Vec::new(),
-            values: StringBuilder::new(),
+impl<A: Copy + std::fmt::Display + Into<IpNumber>> IpColumn<A> {
+    fn new() -> Result<IpColumn<A>, ParquetError> {
+        Ok(IpColumn {
+            col: DictColumn::new(Kind::Text)?,
             index: FxHashMap::default(),
             text: String::new(),
             _address: std::marker::PhantomData,
-        }
+        })
     }
-}
 
-impl<A: Copy + std::fmt::Display + Into<IpNumber>> IpDict<A> {
+    #[inline]
     fn push2(&mut self, ip: A) {
-        let next = self.index.len() as i32;
-        let k = *self.index.entry(ip.into().0).or_insert(next);
-        if k == next {
-            use std::fmt::Write as _;
-            self.text.clear();
-            let _ = write!(self.text, "{ip}");
-            self.values.append_value(&self.text);
-        }
-        self.keys.extend_from_slice(&[k, k]);
+        let number = ip.into().0;
+        let k = match self.index.get(&number) {
+            Some(&k) => k,
+            None => {
+                use std::fmt::Write as _;
+                self.text.clear();
+                let _ = write!(self.text, "{ip}");
+                let k = self.col.add(self.text.as_bytes());
+                self.index.insert(number, k);
+                k
+            }
+        };
+        self.col.keys.extend_from_slice(&[k, k]);
     }
 
-    fn take(&mut self) -> ArrayRef {
-        let keys = Int32Array::from(std::mem::take(&mut self.keys));
-        let values = Arc::new(self.values.finish());
+    fn close(&mut self, descr: ColumnDescPtr, rows: u64) -> ChunkResult {
         self.index.clear();
-        Arc::new(DictionaryArray::<Int32Type>::new(keys, values))
+        self.col.close(descr, rows)
     }
 }
 
@@ -218,130 +217,246 @@ impl From<Ipv6Addr> for IpNumber {
     }
 }
 
-/// The `connectionFlags` map column of one record batch.
-#[derive(Default)]
-struct FlagsColumn {
-    names: FlagNames,
-    /// Entries so far, and where each row's entries end.
-    keys: Vec<u8>,
-    values: Vec<bool>,
-    offsets: Vec<i32>,
+/// An integer column (date, time): dictionary keys by value, the previous
+/// value first (a run's flows mostly share their time).
+struct IntColumn {
+    col: DictColumn,
+    index: FxHashMap<i64, u32>,
+    last: Option<(i64, u32)>,
 }
 
-impl FlagsColumn {
-    fn new(names: FlagNames) -> FlagsColumn {
-        FlagsColumn {
-            names,
-            keys: Vec::new(),
-            values: Vec::new(),
-            offsets: vec![0],
-        }
+impl IntColumn {
+    fn new(kind: Kind) -> Result<IntColumn, ParquetError> {
+        Ok(IntColumn {
+            col: DictColumn::new(kind)?,
+            index: FxHashMap::default(),
+            last: None,
+        })
     }
 
-    fn push2(&mut self, flags: FlagSet) {
-        if flags.is_empty() {
-            let end = self.keys.len() as i32;
-            self.offsets.extend_from_slice(&[end, end]);
-            return;
-        }
-        for _ in 0..2 {
-            for (id, v) in flags.iter() {
-                self.keys.push(id.index() as u8);
-                self.values.push(v);
+    #[inline]
+    fn push2(&mut self, v: i64) {
+        let k = match self.last {
+            Some((l, k)) if l == v => k,
+            _ => {
+                let col = &mut self.col;
+                let k = *self.index.entry(v).or_insert_with(|| col.add_int(v));
+                self.last = Some((v, k));
+                k
             }
-            self.offsets.push(self.keys.len() as i32);
-        }
+        };
+        self.col.keys.extend_from_slice(&[k, k]);
     }
 
-    fn take(&mut self, rows: usize) -> ArrayRef {
-        debug_assert_eq!(self.offsets.len(), rows + 1);
-        let offsets = OffsetBuffer::new(std::mem::replace(&mut self.offsets, vec![0]).into());
-        let names = &self.names;
-        let keys = StringArray::from_iter_values(
-            self.keys
-                .drain(..)
-                .map(|id| names.name(crate::model::FlagId::from_index(id))),
-        );
-        let values = BooleanArray::from(std::mem::take(&mut self.values));
-        let entries = StructArray::new(
-            flags_entries(),
-            vec![Arc::new(keys) as ArrayRef, Arc::new(values) as ArrayRef],
-            None::<NullBuffer>,
-        );
-        Arc::new(MapArray::new(flags_field(), offsets, entries, None, false))
+    fn close(&mut self, descr: ColumnDescPtr, rows: u64) -> ChunkResult {
+        self.index.clear();
+        self.last = None;
+        self.col.close(descr, rows)
     }
 }
+
+/// A port column: dictionary keys in a table indexed by the port.
+struct PortColumn {
+    col: DictColumn,
+    /// Key of each port in the open row group, `u32::MAX` if none yet.
+    slots: Vec<u32>,
+}
+
+impl PortColumn {
+    fn new() -> Result<PortColumn, ParquetError> {
+        Ok(PortColumn {
+            col: DictColumn::new(Kind::Int32)?,
+            slots: vec![u32::MAX; 1 << 16],
+        })
+    }
+
+    #[inline]
+    fn push2(&mut self, port: u16) {
+        let slot = &mut self.slots[usize::from(port)];
+        if *slot == u32::MAX {
+            *slot = self.col.add_int(i64::from(port));
+        }
+        let k = *slot;
+        self.col.keys.extend_from_slice(&[k, k]);
+    }
+
+    fn close(&mut self, descr: ColumnDescPtr, rows: u64) -> ChunkResult {
+        self.slots.fill(u32::MAX);
+        self.col.close(descr, rows)
+    }
+}
+
+/// The values of a [`PatternColumn`].
+enum Pattern {
+    Text(Vec<String>),
+    Int(i64),
+}
+
+/// A column whose rows follow a fixed pattern over a fixed dictionary: a
+/// per-run value (one text, or `intervalSeconds`) or `direction` (`out`,
+/// `in`, `out`, …).
+struct PatternColumn {
+    col: DictColumn,
+    values: Pattern,
+}
+
+impl PatternColumn {
+    fn new(values: Pattern) -> Result<PatternColumn, ParquetError> {
+        let kind = match values {
+            Pattern::Text(_) => Kind::Text,
+            Pattern::Int(_) => Kind::Int32,
+        };
+        Ok(PatternColumn {
+            col: DictColumn::new(kind)?,
+            values,
+        })
+    }
+
+    /// Keys of `rows` more rows: row `i` of the group has key `i % values`.
+    fn extend(&mut self, rows: usize) {
+        if self.col.entries() == 0 {
+            match &self.values {
+                Pattern::Text(values) => {
+                    for v in values {
+                        self.col.add(v.as_bytes());
+                    }
+                }
+                Pattern::Int(v) => {
+                    self.col.add_int(*v);
+                }
+            }
+        }
+        let n = self.col.entries();
+        let done = self.col.keys.len() as u32;
+        self.col
+            .keys
+            .extend((done..done + rows as u32).map(|i| i % n));
+    }
+}
+
+type ChunkResult = Result<(Bytes, ColumnCloseResult), ParquetError>;
 
 /// One output column being gathered.
 enum Builder {
-    Date(Vec<i32>),
-    Time(Vec<i64>),
-    ConstU16(u16),
-    ConstText(String),
-    Flags(FlagsColumn),
-    Direction,
-    Text(StrDict),
-    Ip4(IpDict<Ipv4Addr>),
-    Ip6(IpDict<Ipv6Addr>),
-    Port(Vec<u16>),
-    Count(Vec<u64>),
+    /// Date (days), time (milliseconds).
+    Int(IntColumn),
+    Port(PortColumn),
+    Count(PlainU64),
+    /// Per-run values, `direction`.
+    Pattern(PatternColumn),
+    Text(TextColumn),
+    Ip4(IpColumn<Ipv4Addr>),
+    Ip6(IpColumn<Ipv6Addr>),
+    /// `connectionFlags`.
+    Map(MapColumn),
 }
 
 impl Builder {
-    fn new(field: Field, meta: &RunMeta) -> Builder {
-        match field {
-            Field::Date => Builder::Date(Vec::with_capacity(BATCH_ROWS)),
-            Field::IntervalStartTime => Builder::Time(Vec::with_capacity(BATCH_ROWS)),
-            Field::IntervalSeconds => Builder::ConstU16(meta.interval_seconds),
-            Field::Port(_) => Builder::Port(Vec::with_capacity(BATCH_ROWS)),
-            Field::Bytes | Field::Packets => Builder::Count(Vec::with_capacity(BATCH_ROWS)),
-            Field::ConnectionFlags => Builder::Flags(FlagsColumn::new(meta.flag_names.clone())),
-            Field::Direction => Builder::Direction,
-            Field::Ip(_, IpType::V4) => Builder::Ip4(IpDict::default()),
-            Field::Ip(_, IpType::V6) => Builder::Ip6(IpDict::default()),
-            Field::Run(t) => Builder::ConstText(run_text(t, meta).to_string()),
-            Field::Text(_) => Builder::Text(StrDict::default()),
+    fn new(field: Field, meta: &RunMeta) -> Result<Builder, ParquetError> {
+        Ok(match field {
+            Field::Date => Builder::Int(IntColumn::new(Kind::Int32)?),
+            Field::IntervalStartTime => Builder::Int(IntColumn::new(Kind::Int64)?),
+            Field::IntervalSeconds => Builder::Pattern(PatternColumn::new(Pattern::Int(
+                i64::from(meta.interval_seconds),
+            ))?),
+            Field::Port(_) => Builder::Port(PortColumn::new()?),
+            Field::Bytes | Field::Packets => Builder::Count(PlainU64::new()?),
+            Field::ConnectionFlags => Builder::Map(MapColumn::new(
+                (0..meta.flag_names.len())
+                    .map(|i| {
+                        meta.flag_names
+                            .name(FlagId::from_index(i as u8))
+                            .to_string()
+                    })
+                    .collect(),
+            )?),
+            Field::Direction => Builder::Pattern(PatternColumn::new(Pattern::Text(vec![
+                "out".into(),
+                "in".into(),
+            ]))?),
+            Field::Run(t) => {
+                Builder::Pattern(PatternColumn::new(Pattern::Text(vec![
+                    run_text(t, meta).into()
+                ]))?)
+            }
+            Field::Ip(_, IpType::V4) => Builder::Ip4(IpColumn::new()?),
+            Field::Ip(_, IpType::V6) => Builder::Ip6(IpColumn::new()?),
+            Field::Text(_) => Builder::Text(TextColumn::new()?),
+        })
+    }
+
+    fn kind_name(&self) -> &'static str {
+        match self {
+            Builder::Int(_) => "integer",
+            Builder::Port(_) => "port",
+            Builder::Count(_) => "count",
+            Builder::Pattern(_) => "pattern",
+            Builder::Text(_) => "text",
+            Builder::Ip4(_) => "ipv4",
+            Builder::Ip6(_) => "ipv6",
+            Builder::Map(_) => "map",
+        }
+    }
+}
+
+/// One output column: what gathers it and its Parquet leaves.
+struct Column {
+    field: Field,
+    builder: Builder,
+    /// Its leaf columns' descriptors (two for the flags map, else one).
+    leaves: Vec<ColumnDescPtr>,
+}
+
+/// A column's part of a closed row group: one chunk per leaf.
+type Chunks = Vec<(Bytes, Box<ColumnCloseResult>)>;
+
+impl Column {
+    /// Encodes the batch gathered (`rows` rows).
+    fn write_batch(&mut self, rows: usize) -> Result<(), ParquetError> {
+        match &mut self.builder {
+            Builder::Map(m) => m.finish_page(),
+            Builder::Pattern(p) => {
+                p.extend(rows);
+                p.col.finish_page()
+            }
+            Builder::Int(c) => c.col.finish_page(),
+            Builder::Port(c) => c.col.finish_page(),
+            Builder::Count(c) => c.finish_page(),
+            Builder::Text(t) => t.col.finish_page(),
+            Builder::Ip4(d) => d.col.finish_page(),
+            Builder::Ip6(d) => d.col.finish_page(),
         }
     }
 
-    fn take(&mut self, rows: usize) -> ArrayRef {
-        match self {
-            Builder::Date(v) => Arc::new(Date32Array::from(std::mem::take(v))),
-            Builder::Time(v) => {
-                Arc::new(TimestampSecondArray::from(std::mem::take(v)).with_timezone("UTC"))
+    /// Finishes the column's chunks of the row group.
+    fn close(&mut self, rows: u64) -> Result<Chunks, ParquetError> {
+        let descr = self.leaves[0].clone();
+        let one = match &mut self.builder {
+            Builder::Map(m) => {
+                let [key, value] = m.close(descr, self.leaves[1].clone(), rows)?;
+                return Ok(vec![(key.0, Box::new(key.1)), (value.0, Box::new(value.1))]);
             }
-            Builder::ConstU16(n) => Arc::new(UInt16Array::from(vec![*n; rows])),
-            Builder::ConstText(s) => {
-                let keys = Int32Array::from(vec![0; rows]);
-                let values = Arc::new(StringArray::from(vec![s.as_str()]));
-                Arc::new(DictionaryArray::<Int32Type>::new(keys, values))
-            }
-            Builder::Flags(f) => f.take(rows),
-            Builder::Direction => {
-                let keys = Int32Array::from_iter_values((0..rows).map(|i| (i % 2) as i32));
-                let values = Arc::new(StringArray::from(vec!["out", "in"]));
-                Arc::new(DictionaryArray::<Int32Type>::new(keys, values))
-            }
-            Builder::Text(d) => d.take(),
-            Builder::Ip4(d) => d.take(),
-            Builder::Ip6(d) => d.take(),
-            Builder::Port(v) => Arc::new(UInt16Array::from(std::mem::take(v))),
-            Builder::Count(v) => Arc::new(UInt64Array::from(std::mem::take(v))),
-        }
+            Builder::Pattern(p) => p.col.close(descr, rows),
+            Builder::Int(c) => c.close(descr, rows),
+            Builder::Port(c) => c.close(descr, rows),
+            Builder::Count(c) => c.close(descr, rows),
+            Builder::Text(t) => t.close(descr, rows),
+            Builder::Ip4(d) => d.close(descr, rows),
+            Builder::Ip6(d) => d.close(descr, rows),
+        };
+        one.map(|(bytes, close)| vec![(bytes, Box::new(close))])
     }
 }
 
 /// Parquet writer; see the module documentation.
 pub struct ParquetWriter<W: Write + Send> {
     file: SerializedFileWriter<BufWriter<W>>,
-    factory: ArrowRowGroupWriterFactory,
-    /// Writers of the row group being filled (one per Parquet leaf column).
-    group: Option<Vec<ArrowColumnWriter>>,
+    /// Whether a row group is open (has rows).
+    group_open: bool,
     group_rows: usize,
     groups: usize,
-    arrow_schema: SchemaRef,
     name: String,
-    columns: Vec<(Field, Builder)>,
+    columns: Vec<Column>,
     pending: usize,
     rows: u64,
     interval_seconds: u16,
@@ -356,48 +471,57 @@ impl<W: Write + Send> ParquetWriter<W> {
         schema: Schema,
         meta: &RunMeta,
     ) -> Result<ParquetWriter<W>, OutputError> {
-        let mut props = WriterProperties::builder()
-            .set_compression(ParquetCompression::ZSTD(ZstdLevel::default()))
+        let error = |source| OutputError::Parquet {
+            name: name.clone(),
+            source,
+        };
+        let props = WriterProperties::builder()
+            .set_compression(ParquetCompression::ZSTD(
+                ZstdLevel::try_new(ZSTD_LEVEL).map_err(error)?,
+            ))
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-            .set_created_by(format!("kubenetmon {}", env!("CARGO_PKG_VERSION")));
-        for c in schema.columns() {
-            if is_text(c.field) {
-                props = props.set_column_statistics_enabled(
-                    ColumnPath::from(c.name),
-                    EnabledStatistics::None,
-                );
-            }
-            if c.field == Field::ConnectionFlags {
-                // The map's leaves: min/max of flag names buy nothing either.
-                for leaf in ["key", "value"] {
-                    props = props.set_column_statistics_enabled(
-                        ColumnPath::new(vec![c.name.into(), "key_value".into(), leaf.into()]),
-                        EnabledStatistics::None,
-                    );
-                }
-            }
-        }
-        let props = props.build();
+            .set_created_by(format!("kubenetmon {}", env!("CARGO_PKG_VERSION")))
+            .build();
         let arrow_schema = arrow_schema(schema);
         let target = BufWriter::with_capacity(1 << 20, w);
-        let (file, factory) = ArrowWriter::try_new(target, arrow_schema.clone(), Some(props))
+        // The arrow writer gives the Parquet schema (with the arrow schema
+        // embedded, as readers expect) and the file writer; it writes no page.
+        let (file, _) = ArrowWriter::try_new(target, arrow_schema.clone(), Some(props))
             .and_then(|w| w.into_serialized_writer())
-            .map_err(|source| OutputError::Parquet {
-                name: name.clone(),
-                source,
-            })?;
-        let columns = schema
-            .columns()
-            .iter()
-            .map(|c| (c.field, Builder::new(c.field, meta)))
-            .collect();
+            .map_err(error)?;
+        let descr = file.schema_descr();
+        let mut columns = Vec::with_capacity(schema.columns().len());
+        for (i, c) in schema.columns().iter().enumerate() {
+            let leaves: Vec<ColumnDescPtr> = (0..descr.num_columns())
+                .filter(|&leaf| descr.get_column_root_idx(leaf) == i)
+                .map(|leaf| descr.column(leaf))
+                .collect();
+            // What the encoders write must be what the schema says.
+            let levels: Vec<(i16, i16)> = leaves
+                .iter()
+                .map(|d| (d.max_rep_level(), d.max_def_level()))
+                .collect();
+            let want: &[(i16, i16)] = match c.field {
+                Field::ConnectionFlags => &[(1, 1), (1, 2)],
+                _ => &[(0, 0)],
+            };
+            if levels != want {
+                return Err(error(ParquetError::General(format!(
+                    "column {}: levels {levels:?}, the encoder writes {want:?}",
+                    c.name
+                ))));
+            }
+            columns.push(Column {
+                field: c.field,
+                builder: Builder::new(c.field, meta).map_err(error)?,
+                leaves,
+            });
+        }
         Ok(ParquetWriter {
             file,
-            factory,
-            group: None,
+            group_open: false,
             group_rows: 0,
             groups: 0,
-            arrow_schema,
             name,
             columns,
             pending: 0,
@@ -420,8 +544,8 @@ impl<W: Write + Send> ParquetWriter<W> {
         let v4: Vec<_> = self
             .columns
             .iter()
-            .filter_map(|(f, _)| match f {
-                Field::Ip(side, IpType::V4) => Some(*side),
+            .filter_map(|c| match c.field {
+                Field::Ip(side, IpType::V4) => Some(side),
                 _ => None,
             })
             .collect();
@@ -446,12 +570,18 @@ impl<W: Write + Send> ParquetWriter<W> {
     /// Appends two rows per flow to every column; columns are filled in
     /// parallel, each by one task, in flow order.
     fn push(&mut self, flows: &[LabelledFlow<'_>], buckets: &[TimeBucket]) {
-        self.columns.par_iter_mut().for_each(|(field, b)| {
-            let field = *field;
-            match (b, field) {
-                (Builder::Date(v), _) => v.extend(buckets.iter().flat_map(|b| [b.day; 2])),
-                (Builder::Time(v), _) => {
-                    v.extend(buckets.iter().flat_map(|b| [b.interval_start; 2]))
+        self.columns.par_iter_mut().for_each(|c| {
+            let field = c.field;
+            match (&mut c.builder, field) {
+                (Builder::Int(c), Field::Date) => {
+                    for b in buckets {
+                        c.push2(i64::from(b.day));
+                    }
+                }
+                (Builder::Int(c), Field::IntervalStartTime) => {
+                    for b in buckets {
+                        c.push2(b.interval_start * 1000);
+                    }
                 }
                 (Builder::Text(d), Field::Text(t)) => {
                     for flow in flows {
@@ -470,23 +600,29 @@ impl<W: Write + Send> ParquetWriter<W> {
                         d.push2(flow_ipv6(side, flow));
                     }
                 }
-                (Builder::Port(v), Field::Port(side)) => {
-                    v.extend(flows.iter().flat_map(|f| [flow_port(side, f); 2]))
+                (Builder::Port(c), Field::Port(side)) => {
+                    for flow in flows {
+                        c.push2(flow_port(side, flow));
+                    }
                 }
-                (Builder::Count(v), Field::Bytes) => {
-                    v.extend(flows.iter().flat_map(|f| [f.out.bytes, f.inbound.bytes]))
-                }
-                (Builder::Count(v), Field::Packets) => v.extend(
+                (Builder::Count(c), Field::Bytes) => c
+                    .values
+                    .extend(flows.iter().flat_map(|f| [f.out.bytes, f.inbound.bytes])),
+                (Builder::Count(c), Field::Packets) => c.values.extend(
                     flows
                         .iter()
                         .flat_map(|f| [f.out.packets, f.inbound.packets]),
                 ),
-                (Builder::Flags(m), _) => {
+                (Builder::Map(m), _) => {
                     for flow in flows {
-                        m.push2(flow.flags);
+                        // The same map on both rows (SPEC §6.3).
+                        for _ in 0..2 {
+                            m.push_row(flow.flags.iter().map(|(id, v)| (id.index() as u32, v)));
+                        }
                     }
                 }
-                (Builder::ConstU16(_) | Builder::ConstText(_) | Builder::Direction, _) => {}
+                // Filled when the batch is written.
+                (Builder::Pattern(_), _) => {}
                 (b, field) => {
                     unreachable!("builder {} does not hold column {field:?}", b.kind_name())
                 }
@@ -500,26 +636,10 @@ impl<W: Write + Send> ParquetWriter<W> {
             return Ok(());
         }
         let rows = self.pending;
-        let arrays: Vec<ArrayRef> = self.columns.iter_mut().map(|(_, b)| b.take(rows)).collect();
-        let mut leaves = Vec::new();
-        for (field, array) in self.arrow_schema.fields().iter().zip(&arrays) {
-            leaves.extend(compute_leaves(field, array).map_err(|e| self.error(e))?);
-        }
-        if self.group.is_none() {
-            let writers = self
-                .factory
-                .create_column_writers(self.groups)
-                .map_err(|e| self.error(e))?;
-            self.group = Some(writers);
-        }
-        let writers = self
-            .group
-            .as_mut()
-            .expect("row group writers were just created");
-        writers
+        self.group_open = true;
+        self.columns
             .par_iter_mut()
-            .zip(leaves.par_iter())
-            .try_for_each(|(w, leaf)| w.write(leaf))
+            .try_for_each(|c| c.write_batch(rows))
             .map_err(|e| self.error(e))?;
         self.pending = 0;
         self.rows += rows as u64;
@@ -532,12 +652,14 @@ impl<W: Write + Send> ParquetWriter<W> {
 
     /// Finishes the current row group and appends it to the file.
     fn close_group(&mut self) -> Result<(), OutputError> {
-        let Some(writers) = self.group.take() else {
+        if !self.group_open {
             return Ok(());
-        };
-        let chunks: Vec<ArrowColumnChunk> = writers
-            .into_par_iter()
-            .map(ArrowColumnWriter::close)
+        }
+        let rows = self.group_rows as u64;
+        let chunks: Vec<Chunks> = self
+            .columns
+            .par_iter_mut()
+            .map(|c| c.close(rows))
             .collect::<Result<_, _>>()
             .map_err(|e| self.error(e))?;
         let name = &self.name;
@@ -546,12 +668,13 @@ impl<W: Write + Send> ParquetWriter<W> {
             source,
         };
         let mut group = self.file.next_row_group().map_err(error)?;
-        for chunk in chunks {
-            chunk.append_to_row_group(&mut group).map_err(error)?;
+        for (bytes, close) in chunks.into_iter().flatten() {
+            group.append_column(&bytes, *close).map_err(error)?;
         }
         group.close().map_err(error)?;
         self.groups += 1;
         self.group_rows = 0;
+        self.group_open = false;
         Ok(())
     }
 
@@ -594,24 +717,6 @@ impl<W: Write + Send> ParquetWriter<W> {
     }
 }
 
-impl Builder {
-    fn kind_name(&self) -> &'static str {
-        match self {
-            Builder::Date(_) => "date",
-            Builder::Time(_) => "time",
-            Builder::ConstU16(_) => "const u16",
-            Builder::ConstText(_) => "const text",
-            Builder::Flags(_) => "flags",
-            Builder::Direction => "direction",
-            Builder::Text(_) => "text",
-            Builder::Ip4(_) => "ipv4",
-            Builder::Ip6(_) => "ipv6",
-            Builder::Port(_) => "port",
-            Builder::Count(_) => "count",
-        }
-    }
-}
-
 impl ParquetWriter<Destination> {
     pub fn new(dest: Destination, schema: Schema, meta: &RunMeta) -> Result<Self, OutputError> {
         let name = dest.name();
@@ -637,8 +742,9 @@ impl Sink for ParquetWriter<Destination> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Cloud, ConnectionClass, Endpoint, LocalSite, Protocol};
+    use crate::model::{Cloud, ConnectionClass, Endpoint, FlagNames, LocalSite, Protocol};
     use arrow::array::{Array, AsArray};
+    use arrow::datatypes::Int32Type;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use std::net::IpAddr;
 
@@ -775,5 +881,227 @@ mod tests {
         };
         assert_eq!(text("localIP"), "::ffff:10.244.1.11");
         assert_eq!(text("remoteIP"), "2600:1f18::5");
+    }
+
+    /// The column's values as text, whatever arrow type the reader gives.
+    fn column_text(batches: &[arrow::record_batch::RecordBatch], name: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for batch in batches {
+            let mut col = batch.column_by_name(name).unwrap().clone();
+            if let DataType::Timestamp(unit, _) = col.data_type() {
+                // Its number (text with a zone needs chrono-tz).
+                assert_eq!(*unit, TimeUnit::Millisecond);
+                col = arrow::compute::cast(&col, &DataType::Int64).unwrap();
+            }
+            let col = arrow::compute::cast(&col, &DataType::Utf8).unwrap();
+            let col = col.as_string::<i32>();
+            out.extend((0..col.len()).map(|i| col.value(i).to_string()));
+        }
+        out
+    }
+
+    /// Many rows (several row groups, dictionaries past 2^16 keys, counters
+    /// past i64::MAX, time moving across intervals) read back as written,
+    /// in both schemas.
+    #[test]
+    fn many_rows_read_back_as_written_in_both_schemas() {
+        let n = 150_000usize;
+        let pods: Vec<String> = (0..70_000)
+            .map(|i| format!("pod-{i:05}-{}", "x".repeat(i % 40)))
+            .collect();
+        let apps = ["web", "", "db", "a-rather-long-application-name-for-a-test"];
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let m = meta(&["CROSS_AZ", "NAT_GATEWAY", "NLB"]);
+        let ids: Vec<FlagId> = ["CROSS_AZ", "NAT_GATEWAY", "NLB"]
+            .iter()
+            .map(|n| m.flag_names.id(n).unwrap())
+            .collect();
+        let flows: Vec<LabelledFlow<'_>> = (0..n)
+            .map(|i| {
+                let r = next();
+                let mut f = LabelledFlow::new(
+                    1_700_000_000 + (i as i64 / 1000) * 7,
+                    if r % 3 == 0 {
+                        Protocol::Udp
+                    } else {
+                        Protocol::Tcp
+                    },
+                    ConnectionClass::IntraVpc,
+                    Endpoint {
+                        pod: &pods[(r >> 8) as usize % pods.len()],
+                        app: apps[(r >> 40) as usize % apps.len()],
+                        ..Endpoint::bare(
+                            IpAddr::V4(Ipv4Addr::from(0x0af4_0000 | (i as u32 % 300))),
+                            (r >> 16) as u16,
+                        )
+                    },
+                    Endpoint::bare(IpAddr::V4(Ipv4Addr::from(0x3400_0000 + i as u32)), 443),
+                );
+                f.out.bytes = if i % 1000 == 7 {
+                    u64::MAX - i as u64
+                } else {
+                    r >> 30
+                };
+                f.out.packets = r % 5000;
+                f.inbound.bytes = r >> 33;
+                f.inbound.packets = (r >> 3) % 7;
+                // Any subset of the flags, each true or false; long runs
+                // without any (whole data pages of empty maps too).
+                if !(40_000..110_000).contains(&i) {
+                    for (j, id) in ids.iter().enumerate() {
+                        match (r >> (50 + 2 * j)) & 3 {
+                            0 => {}
+                            1 => f.flags.set(*id, false),
+                            _ => f.flags.set(*id, true),
+                        }
+                    }
+                }
+                f
+            })
+            .collect();
+        for schema in [Schema::Upstream, Schema::Dual] {
+            let mut w = ParquetWriter::with_writer(Vec::new(), "t".into(), schema, &m).unwrap();
+            // Uneven calls, as the pipeline makes them.
+            for part in flows.chunks(20_011) {
+                w.write_flows(part).unwrap();
+            }
+            let (bytes, rows) = w.into_inner().unwrap();
+            assert_eq!(rows, 2 * n as u64);
+            let file = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes.clone()))
+                .unwrap();
+            assert_eq!(
+                file.metadata().num_row_groups(),
+                (2 * n).div_ceil(ROW_GROUP_ROWS)
+            );
+            let b = batches(bytes);
+            let rows2 = |v: Vec<String>| v;
+            let want = |f: &dyn Fn(&LabelledFlow<'_>, usize) -> String| -> Vec<String> {
+                flows.iter().flat_map(|fl| [f(fl, 0), f(fl, 1)]).collect()
+            };
+            assert_eq!(
+                rows2(column_text(&b, "localPod")),
+                want(&|f, _| f.local.pod.to_string())
+            );
+            assert_eq!(
+                column_text(&b, "localApp"),
+                want(&|f, _| f.local.app.to_string())
+            );
+            assert_eq!(
+                column_text(&b, "proto"),
+                want(&|f, _| f.proto.as_str().to_string())
+            );
+            assert_eq!(
+                column_text(&b, "localPort"),
+                want(&|f, _| f.local.port.to_string())
+            );
+            assert_eq!(
+                column_text(&b, "remotePort"),
+                want(&|_, _| "443".to_string())
+            );
+            assert_eq!(
+                column_text(&b, "intervalSeconds"),
+                want(&|_, _| "60".to_string())
+            );
+            assert_eq!(
+                column_text(&b, "direction"),
+                want(&|_, d| ["out", "in"][d].to_string())
+            );
+            assert_eq!(
+                column_text(&b, "environment"),
+                want(&|_, _| "production".to_string())
+            );
+            assert_eq!(
+                column_text(&b, "remoteCluster"),
+                want(&|_, _| "UNKNOWN".to_string())
+            );
+            assert_eq!(
+                column_text(&b, "bytes"),
+                want(&|f, d| [f.out.bytes, f.inbound.bytes][d].to_string())
+            );
+            assert_eq!(
+                column_text(&b, "packets"),
+                want(&|f, d| [f.out.packets, f.inbound.packets][d].to_string())
+            );
+            let (local, remote) = match schema {
+                Schema::Upstream => ("localIPv4", "remoteIPv4"),
+                Schema::Dual => ("localIP", "remoteIP"),
+            };
+            let ip = |ip: IpAddr| match (schema, ip) {
+                (Schema::Dual, IpAddr::V4(v4)) => v4.to_ipv6_mapped().to_string(),
+                _ => ip.to_string(),
+            };
+            assert_eq!(column_text(&b, local), want(&|f, _| ip(f.local.ip)));
+            assert_eq!(column_text(&b, remote), want(&|f, _| ip(f.remote.ip)));
+            let day = want(&|f, _| crate::output::cells::utc_text(f.observed_at, false));
+            assert_eq!(column_text(&b, "date"), day);
+            let start = want(&|f, _| ((f.observed_at - f.observed_at % 60) * 1000).to_string());
+            assert_eq!(column_text(&b, "intervalStartTime"), start);
+            let mut maps = Vec::new();
+            for batch in &b {
+                let map = batch.column_by_name("connectionFlags").unwrap().as_map();
+                for i in 0..map.len() {
+                    let e = map.value(i);
+                    let (k, v) = (e.column(0).as_string::<i32>(), e.column(1).as_boolean());
+                    maps.push(
+                        (0..e.len())
+                            .map(|j| format!("{}={}", k.value(j), v.value(j)))
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    );
+                }
+            }
+            let want_maps = want(&|f, _| {
+                f.flags
+                    .iter()
+                    .map(|(id, v)| format!("{}={v}", m.flag_names.name(id)))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            });
+            assert!(want_maps.iter().any(|s| s.matches('=').count() == 3));
+            assert_eq!(maps, want_maps);
+        }
+    }
+
+    /// Issue 16: `intervalStartTime` is a Parquet TIMESTAMP adjusted to UTC
+    /// (not a bare INT64 that only the embedded arrow schema calls a time),
+    /// with chunk min/max statistics as numbers have.
+    #[test]
+    fn interval_start_is_a_utc_timestamp_in_the_parquet_schema() {
+        use parquet::basic::{LogicalType, TimeUnit as PqUnit, Type as Physical};
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+        let mut w =
+            ParquetWriter::with_writer(Vec::new(), "t".into(), Schema::Upstream, &meta(&[]))
+                .unwrap();
+        w.write_flows(&[flow("a"), flow("b")]).unwrap();
+        let (bytes, _) = w.into_inner().unwrap();
+        let reader = SerializedFileReader::new(bytes::Bytes::from(bytes)).unwrap();
+        let md = reader.metadata();
+        let schema = md.file_metadata().schema_descr();
+        let i = (0..schema.num_columns())
+            .find(|&i| schema.column(i).name() == "intervalStartTime")
+            .unwrap();
+        let col = schema.column(i);
+        assert_eq!(col.physical_type(), Physical::INT64);
+        assert_eq!(
+            col.logical_type_ref(),
+            Some(&LogicalType::timestamp(true, PqUnit::MILLIS))
+        );
+        let stats = md.row_group(0).column(i).statistics().unwrap();
+        let want = 1_699_999_980_000i64.to_le_bytes();
+        assert_eq!(stats.min_bytes_opt(), Some(&want[..]));
+        assert_eq!(stats.max_bytes_opt(), Some(&want[..]));
+        let date = (0..schema.num_columns())
+            .find(|&i| schema.column(i).name() == "date")
+            .unwrap();
+        assert_eq!(
+            schema.column(date).logical_type_ref(),
+            Some(&LogicalType::Date)
+        );
     }
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use arrow::array::{
-    Array, AsArray, Date32Array, MapArray, StringArray, TimestampSecondArray, UInt16Array,
+    Array, AsArray, Date32Array, MapArray, StringArray, TimestampMillisecondArray, UInt16Array,
     UInt64Array,
 };
 use arrow::datatypes::{DataType, Int32Type, TimeUnit};
@@ -203,10 +203,16 @@ fn parquet_types_and_values_read_back() {
     let t = col("intervalStartTime");
     assert_eq!(
         t.data_type(),
-        &DataType::Timestamp(TimeUnit::Second, Some("UTC".into()))
+        &DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))
     );
-    let t = t.as_any().downcast_ref::<TimestampSecondArray>().unwrap();
-    assert_eq!((t.value(0), t.value(1)), (1_699_999_980, 1_699_999_980));
+    let t = t
+        .as_any()
+        .downcast_ref::<TimestampMillisecondArray>()
+        .unwrap();
+    assert_eq!(
+        (t.value(0), t.value(1)),
+        (1_699_999_980_000, 1_699_999_980_000)
+    );
     let secs = col("intervalSeconds");
     assert_eq!(
         secs.as_any()
