@@ -80,6 +80,7 @@ fn execute(plan: &LabelPlan, reporter: &mut Reporter) -> anyhow::Result<(Summary
             locations: &lab.locations,
             flags: &lab.flags,
             ignore_udp: lab.ignore_udp,
+            ipv6: lab.schema == kubenetmon::output::Schema::Dual,
             time: input.time,
         };
         let reader = open_input(&d.path)?;

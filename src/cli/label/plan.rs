@@ -73,6 +73,8 @@ pub struct LabelPlan {
     pub dry_run: bool,
     /// Range providers whose file was absent (named in the summary).
     pub skipped_providers: Vec<String>,
+    /// `--schema` (SPEC §7), also named in the summary JSON.
+    pub schema: Schema,
 }
 
 impl LabelPlan {
@@ -171,6 +173,7 @@ impl LabelPlan {
             verbose: args.verbose,
             dry_run: args.dry_run,
             skipped_providers: Vec::new(),
+            schema: args.schema,
         };
         if !have_inventory {
             plan.inputs = dumps
@@ -226,12 +229,16 @@ impl LabelPlan {
             inventory,
             table: loaded.table,
             local,
-            private: args.local.private_nets(),
+            // SPEC §7: the IPv6 CIDRs of --subnets are private too.
+            private: args
+                .local
+                .private_nets()
+                .and(zones.subnet_ipv6().iter().copied()),
             zones,
             locations,
             flags,
             ignore_udp: args.ignore_udp,
-            schema: Schema::Upstream,
+            schema: args.schema,
             meta,
         });
         Ok(plan)

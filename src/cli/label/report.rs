@@ -109,7 +109,14 @@ pub fn finish(
     mut pending: Pending,
 ) -> anyhow::Result<ExitCode> {
     if let Some(path) = &plan.summary_json {
-        let mut text = serde_json::to_string_pretty(s)?;
+        let mut json = s.to_json();
+        if let Some(obj) = json.as_object_mut() {
+            obj.insert("schema".into(), plan.schema.as_str().into());
+            if let Some(hint) = ipv6_hint(s) {
+                obj.insert("hints".into(), serde_json::json!([hint]));
+            }
+        }
+        let mut text = serde_json::to_string_pretty(&json)?;
         text.push('\n');
         if is_stdio(path) {
             let mut out = std::io::stdout().lock();
@@ -156,6 +163,19 @@ pub fn finish(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// SPEC §7: under `--schema upstream`, IPv6 flows are ignored; say how many
+/// and how to keep them (`None` when there were none).
+pub fn ipv6_hint(s: &Summary) -> Option<String> {
+    let n = s.ignored(IgnoreReason::Ipv6);
+    (n > 0).then(|| {
+        format!(
+            "{n} IPv6 flow{} ignored: --schema upstream (network_flows_0) holds IPv4 addresses \
+             only; --schema dual labels them into network_flows_dual (docs/schema.md)",
+            if n == 1 { " was" } else { "s were" }
+        )
+    })
 }
 
 /// The end-of-run summary on stderr.
@@ -238,6 +258,9 @@ pub fn summary_text(
             "  range providers skipped (file absent): {}",
             skipped.join(", ")
         );
+    }
+    if let Some(hint) = ipv6_hint(s) {
+        let _ = writeln!(o, "  note: {hint}");
     }
     o
 }
