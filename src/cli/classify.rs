@@ -10,7 +10,8 @@ use anyhow::Context;
 use clap::Args;
 use kubenetmon::inventory::{self, Inventory};
 use kubenetmon::label::{
-    canonical, classified_as, classify_located, Basis, LabelIndex, LocalSite, Locations, PodSlot, PrivateNets, RemoteClass,
+    canonical, classified_as, classify_located, Basis, LabelIndex, LocalSite, Locations, PodSlot,
+    PrivateNets, RemoteClass,
 };
 use kubenetmon::ranges::RangeTable;
 use kubenetmon::zones::ZoneMap;
@@ -211,7 +212,10 @@ fn answer<'a>(input: &str, at: &Lookup<'a>) -> Answer<'a> {
     // IPv4 address in its last 32 bits. `ip` stays as written.
     let host = canonical(ip);
     let by = classified_as(ip);
-    let owner = at.pods.as_ref().and_then(|(inv, idx)| owner(host, inv, idx));
+    let owner = at
+        .pods
+        .as_ref()
+        .and_then(|(inv, idx)| owner(host, inv, idx));
     // §6.1: the pod's (or node's) zone first, then the zone map.
     let zone = at.zones.map(|z| {
         owner

@@ -17,7 +17,9 @@ use std::net::IpAddr;
 pub use flags::{FlagConfig, FlagError, FlagInput, FlagRules, FlagTally, UserFlag};
 pub use index::{LabelIndex, PodInfo, PodSlot};
 pub use location::{classify_located, LocationConflict, LocationSpec, Locations};
-pub use remote::{classified_as, classify_remote, Basis, PrivateNets, RemoteClass, SameCloudEmptyRegion};
+pub use remote::{
+    classified_as, classify_remote, Basis, PrivateNets, RemoteClass, SameCloudEmptyRegion,
+};
 pub use summary::Summary;
 
 pub use crate::model::LocalSite;

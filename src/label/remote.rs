@@ -320,23 +320,43 @@ mod tests {
         assert_eq!(classified_as(ip("64:ff9b::3.5.1.1")), ip("3.5.1.1"));
         assert_eq!(classified_as(ip("64:ff9b::a00:1")), ip("10.0.0.1"));
         // not the /96: another 64:ff9b::/32 address (RFC 8215's local use)
-        assert_eq!(classified_as(ip("64:ff9b:1::a00:1")), ip("64:ff9b:1::a00:1"));
+        assert_eq!(
+            classified_as(ip("64:ff9b:1::a00:1")),
+            ip("64:ff9b:1::a00:1")
+        );
         assert_eq!(classified_as(ip("2600:1f18::1")), ip("2600:1f18::1"));
         assert_eq!(classified_as(ip("10.0.0.1")), ip("10.0.0.1"));
         let p = PrivateNets::upstream();
         let (t, l) = (table(), local());
         // private set: NAT64 to a VPC address is intra-VPC, no lookup
         let r = classify_remote(ip("64:ff9b::10.1.2.3"), &l, &p, &t).unwrap();
-        assert_eq!((r.basis, r.class), (Basis::Private, ConnectionClass::IntraVpc));
+        assert_eq!(
+            (r.basis, r.class),
+            (Basis::Private, ConnectionClass::IntraVpc)
+        );
         // range lookup: the IPv4 prefix answers
         for a in ["64:ff9b::52.216.8.7", "::ffff:52.216.8.7"] {
             let r = classify_remote(ip(a), &l, &p, &t).unwrap();
-            assert_eq!(r.basis.prefix().unwrap().to_string(), "52.216.8.0/24", "{a}");
+            assert_eq!(
+                r.basis.prefix().unwrap().to_string(),
+                "52.216.8.0/24",
+                "{a}"
+            );
             assert_eq!(r.site.unwrap().service, "ec2");
             assert_eq!(r.class, ConnectionClass::IntraRegion);
         }
-        assert_eq!(class("64:ff9b::3.5.1.1", &p).unwrap(), ConnectionClass::InterRegion);
-        assert_eq!(class("::ffff:100.70.1.1", &PrivateNets::with_extra(["100.64.0.0/10".parse().unwrap()])).unwrap(), ConnectionClass::IntraVpc);
+        assert_eq!(
+            class("64:ff9b::3.5.1.1", &p).unwrap(),
+            ConnectionClass::InterRegion
+        );
+        assert_eq!(
+            class(
+                "::ffff:100.70.1.1",
+                &PrivateNets::with_extra(["100.64.0.0/10".parse().unwrap()])
+            )
+            .unwrap(),
+            ConnectionClass::IntraVpc
+        );
     }
 
     #[test]
@@ -354,7 +374,10 @@ mod tests {
         assert!(p.contains(ip("2600:1f18:9999:abff::1")));
         assert!(!p.contains(ip("2600:1f18:1234:100::1")));
         // an IPv4 CIDR holds no IPv6 address and vice versa
-        let p = PrivateNets::with_extra(["100.64.0.0/10".parse().unwrap(), "2600::/16".parse().unwrap()]);
+        let p = PrivateNets::with_extra([
+            "100.64.0.0/10".parse().unwrap(),
+            "2600::/16".parse().unwrap(),
+        ]);
         assert!(p.contains(ip("100.64.0.1")) && p.contains(ip("2600::1")));
         assert!(!p.contains(ip("100.0.0.1")));
         assert_eq!(p.extra().len(), 2);

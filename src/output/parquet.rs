@@ -790,7 +790,11 @@ mod tests {
         assert_eq!(ips("localIP"), ["::ffff:10.244.1.11"; 2]);
         assert_eq!(ips("remoteIP"), ["2600:1f18::5"; 2]);
         assert_eq!(
-            batch.column_by_name("remoteIP").unwrap().as_fixed_size_binary().value(0)[..4],
+            batch
+                .column_by_name("remoteIP")
+                .unwrap()
+                .as_fixed_size_binary()
+                .value(0)[..4],
             [0x26, 0x00, 0x1f, 0x18]
         );
     }

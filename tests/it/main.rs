@@ -19,6 +19,7 @@ mod conntrack_props;
 mod docs_queries;
 mod inventory;
 mod inventory_stdin;
+mod ipv6;
 mod label;
 mod output_clickhouse;
 mod output_files;

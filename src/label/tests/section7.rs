@@ -14,7 +14,13 @@ fn v6(host: &str) -> String {
 fn dual_pod(name: &str, node: &str, v4: &str, host: &str) -> Pod {
     Pod {
         ips: vec![ip(v4), ip(&v6(host))],
-        ..pod(name, node, v4, PodPhase::Running, &[("app.kubernetes.io/name", name)])
+        ..pod(
+            name,
+            node,
+            v4,
+            PodPhase::Running,
+            &[("app.kubernetes.io/name", name)],
+        )
     }
 }
 
@@ -31,8 +37,9 @@ fn dual_fixture() -> Fixture {
     let mut na = node(N, "10.0.1.10", "us-east-1a");
     na.internal_ips.push(ip("2600:1f18:4a1:c700::a"));
     let nb = node("node-b", "10.0.2.20", "us-east-1b");
-    let inv: &'static Inventory =
-        Box::leak(Box::new(Inventory::from_objects(pods, vec![na, nb], vec![]).unwrap()));
+    let inv: &'static Inventory = Box::leak(Box::new(
+        Inventory::from_objects(pods, vec![na, nb], vec![]).unwrap(),
+    ));
     let d = |service: &str, region: &str| Detail {
         cloud: Cloud::Aws,
         service: service.into(),
@@ -109,11 +116,17 @@ fn ipv6_private_set_with_private_cidrs() {
     // range table's ec2; with it (or with the subnets' CIDRs) INTRA_VPC.
     let vpc_host = "[2600:1f18:4a1:c7ff::50]:5432";
     let l = labelled(&fx, &tcp(&from, vpc_host));
-    assert_eq!((l.class, site(&l).2), (ConnectionClass::IntraRegion, "ec2".into()));
+    assert_eq!(
+        (l.class, site(&l).2),
+        (ConnectionClass::IntraRegion, "ec2".into())
+    );
     fx.private = PrivateNets::with_extra(["100.64.0.0/10".parse().unwrap()])
         .and(["2600:1f18:4a1:c700::/56".parse().unwrap()]);
     let l = labelled(&fx, &tcp(&from, vpc_host));
-    assert_eq!((l.class, site(&l).2), (ConnectionClass::IntraVpc, "".into()));
+    assert_eq!(
+        (l.class, site(&l).2),
+        (ConnectionClass::IntraVpc, "".into())
+    );
 }
 
 /// §7: a remote that has a pod is INTRA_VPC whatever its address — here a
@@ -122,13 +135,19 @@ fn ipv6_private_set_with_private_cidrs() {
 #[test]
 fn a_remote_pod_is_intra_vpc_whatever_its_address() {
     let fx = dual_fixture();
-    let f = tcp(&format!("[{}]:40000", v6("11")), &format!("[{}]:5432", v6("12")));
+    let f = tcp(
+        &format!("[{}]:40000", v6("11")),
+        &format!("[{}]:5432", v6("12")),
+    );
     let l = labelled(&fx, &f);
     assert_eq!((l.local.pod, l.remote.pod), ("web", "db"));
     assert_eq!(l.remote.availability_zone, "us-east-1b");
     assert_eq!(l.class, ConnectionClass::IntraVpc);
     assert_eq!(site(&l), ("aws".into(), "us-east-1".into(), "".into()));
-    let f = tcp(&format!("[{}]:40000", v6("11")), "[2600:1f18:4a1:c700::99]:5432");
+    let f = tcp(
+        &format!("[{}]:40000", v6("11")),
+        "[2600:1f18:4a1:c700::99]:5432",
+    );
     let l = labelled(&fx, &f);
     assert_eq!(l.remote.pod, "");
     assert_eq!(l.class, ConnectionClass::IntraRegion);
@@ -138,7 +157,10 @@ fn a_remote_pod_is_intra_vpc_whatever_its_address() {
         node: "node-b",
         ..dual(&fx)
     };
-    let f = tcp(&format!("[{}]:40000", v6("11")), &format!("[{}]:5432", v6("12")));
+    let f = tcp(
+        &format!("[{}]:40000", v6("11")),
+        &format!("[{}]:5432", v6("12")),
+    );
     match label_flow(&f, &ctx) {
         Outcome::Labelled(l) => {
             assert_eq!((l.local.pod, l.remote.pod), ("db", "web"));
@@ -154,7 +176,10 @@ fn a_remote_pod_is_intra_vpc_whatever_its_address() {
 #[test]
 fn ipv6_pod_and_node_addresses_are_indexed() {
     let fx = dual_fixture();
-    let f = tcp(&format!("[{}]:8080", "2a05:d018::9"), &format!("[{}]:80", v6("13")));
+    let f = tcp(
+        &format!("[{}]:8080", "2a05:d018::9"),
+        &format!("[{}]:80", v6("13")),
+    );
     let l = labelled(&fx, &f);
     assert_eq!(l.local.pod, "v6only");
     assert_eq!((l.out.bytes, l.inbound.bytes), (697, 399));
@@ -189,7 +214,10 @@ fn ipv4_mapped_addresses_are_ipv4() {
     let f = tcp("[::ffff:127.0.0.1]:40000", "[::ffff:127.0.0.1]:443");
     assert_eq!(fx.label(&f), Outcome::Ignored(IgnoreReason::Loopback));
     let l = labelled(&fx, &tcp("10.244.1.11:40000", "[::ffff:192.168.9.9]:443"));
-    assert_eq!((l.class, l.remote.ip), (ConnectionClass::IntraVpc, ip("192.168.9.9")));
+    assert_eq!(
+        (l.class, l.remote.ip),
+        (ConnectionClass::IntraVpc, ip("192.168.9.9"))
+    );
 }
 
 /// §7: a NAT64 address (64:ff9b::/96) is classified by its last 32 bits
@@ -203,9 +231,18 @@ fn nat64_is_classified_by_the_embedded_ipv4() {
     assert_eq!(l.class, ConnectionClass::IntraRegion);
     assert_eq!(site(&l), ("aws".into(), "us-east-1".into(), "s3".into()));
     let l = labelled(&fx, &tcp(&from, "[64:ff9b::3.5.7.7]:443"));
-    assert_eq!((l.class, site(&l).1), (ConnectionClass::InterRegion, "eu-west-1".into()));
+    assert_eq!(
+        (l.class, site(&l).1),
+        (ConnectionClass::InterRegion, "eu-west-1".into())
+    );
     let l = labelled(&fx, &tcp(&from, "[64:ff9b::10.9.9.9]:443"));
-    assert_eq!((l.class, site(&l).2), (ConnectionClass::IntraVpc, "".into()));
+    assert_eq!(
+        (l.class, site(&l).2),
+        (ConnectionClass::IntraVpc, "".into())
+    );
     let l = labelled(&fx, &tcp(&from, "[64:ff9b::8.8.8.8]:53"));
-    assert_eq!((l.class, l.remote_site), (ConnectionClass::PublicInternet, None));
+    assert_eq!(
+        (l.class, l.remote_site),
+        (ConnectionClass::PublicInternet, None)
+    );
 }
