@@ -103,8 +103,11 @@ pub struct LabelArgs {
     /// Output format, when the file name does not tell
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<Format>,
-    /// Output table: `upstream` (network_flows_0: IPv4 columns, IPv6 flows ignored) or `dual`
-    /// (network_flows_dual: IPv6-typed localIP/remoteIP, IPv6 flows labelled; docs/schema.md)
+    /// Output table: upstream (network_flows_0, IPv4 only) or dual (network_flows_dual, IPv6 too)
+    ///
+    /// `upstream`: upstream's table, IPv4 address columns; IPv6 flows are ignored and counted.
+    /// `dual`: localIP/remoteIP typed IPv6 (IPv4 as ::ffff:a.b.c.d) and IPv6 flows labelled
+    /// (SPEC §7; DDL in docs/schema.md)
     #[arg(long, value_name = "SCHEMA", env = "KUBENETMON_SCHEMA", default_value = "upstream",
           value_parser = schema_parser())]
     pub schema: Schema,
