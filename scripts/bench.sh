@@ -15,6 +15,9 @@
 #   kubenetmon report out.parquet / out.csv                         (SPEC §9 on the rows)
 #   the same three with SPEC §6's options (FLAGS below: a 30-subnet zone map
 #   of the generator's VPC, --nat-gateway --gateway-endpoint s3 --flag NLB=...)
+#   SPEC §7: the IPv4 dump under --schema dual, and a dump of the same size with
+#   30 % IPv6 lines (gen --ipv6-share 0.3) under --schema dual, to Parquet and
+#   CSV (compare with parquet-N / csv-N: IPv4 only, --schema upstream)
 # and prints wall time (median of --runs, default 3), throughput (lines/s,
 # MB/s), peak RSS (max over runs), user and system CPU time.
 # Results also go to DIR/results.tsv. Label outputs go to --output-dir
@@ -159,6 +162,29 @@ for LINES in $SIZES; do
         time_cmd "csv-flags-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" "${FLAGS[@]}" \
         -o "$OUTPUT_DIR/out-flags-$LINES.csv"
     rm -f "$OUTPUT_DIR/out-flags-$LINES.csv"
+    # SPEC §7 (--schema dual)
+    time_cmd "parquet-dual-v4-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" --schema dual \
+        -o "$OUTPUT_DIR/out-dual-v4-$LINES.parquet"
+    DIR6="$OUT/c$LINES-v6"
+    if [ -f "$DIR6/manifest.json" ] && grep -q "\"lines\": $LINES," "$DIR6/manifest.json" \
+        && grep -q '"ipv6_share": 0.3' "$DIR6/manifest.json"; then
+        NODE6=$(sed -n 's/.*"node": "\(.*\)",/\1/p' "$DIR6/manifest.json" | head -1)
+    else
+        echo "== generating $LINES lines with 30 % IPv6 into $DIR6"
+        rm -rf "$DIR6"
+        NODE6=$("$GEN" --nodes $NODES --pods $PODS --lines "$LINES" --seed $SEED \
+                       --ranges "$RANGES" --out "$DIR6" --single-node --ipv6-share 0.3)
+    fi
+    DUMP6="$DIR6/dumps/$NODE6.txt"
+    BYTES6=$(stat -c %s "$DUMP6")
+    cat "$DUMP6" "$DIR6/inventory.json" > /dev/null
+    LABEL6=("$BIN" label "$DUMP6" --inventory "$DIR6/inventory.json" --ranges "$RANGES" --node "$NODE6")
+    time_cmd "parquet-dual-v6-$LINES" "$LINES" "$BYTES6" "${LABEL6[@]}" --schema dual \
+        -o "$OUTPUT_DIR/out-dual-v6-$LINES.parquet" --summary-json "$OUT/summary-dual-v6-$LINES.json"
+    CLEAN_BEFORE="$OUTPUT_DIR/out-dual-v6-$LINES.csv" \
+        time_cmd "csv-dual-v6-$LINES" "$LINES" "$BYTES6" "${LABEL6[@]}" --schema dual \
+        -o "$OUTPUT_DIR/out-dual-v6-$LINES.csv"
+    rm -f "$OUTPUT_DIR/out-dual-v6-$LINES.csv"
     if [ -s "$OUT/summary-$LINES.json" ]; then
         echo "   summary: $(tr -d ' \n' < "$OUT/summary-$LINES.json" | cut -c1-400)"
     fi

@@ -40,7 +40,8 @@ impl NodeVotes {
     fn add_flow(&mut self, f: &Flow, inv: &Inventory) {
         let mut hit: [Option<&str>; 8] = [None; 8];
         let mut n = 0;
-        for ip in [f.orig.src, f.orig.dst, f.reply.src, f.reply.dst] {
+        // SPEC §7: an IPv4-mapped address is its IPv4 address.
+        for ip in [f.orig.src, f.orig.dst, f.reply.src, f.reply.dst].map(super::canonical) {
             let node = inv.node_by_internal_ip(ip).map(|n| n.name.as_str());
             for name in node.into_iter().chain(
                 inv.pods_by_ip(ip)
