@@ -40,7 +40,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Label conntrack flows and write CSV or Parquet rows.
-    Label(label::LabelArgs),
+    Label(Box<label::LabelArgs>),
     /// Download or inspect the cloud providers' IP range files.
     #[command(
         subcommand,
@@ -107,7 +107,7 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Label(args) => label::run(args),
+        Command::Label(args) => label::run(*args),
         Command::Ranges(cmd) => ranges::run(cmd),
         Command::Classify(args) => classify::run(args),
         Command::Report(args) => report::run(args),

@@ -4,6 +4,7 @@
 //! home; [`Summary`] counts what happened to every line of a run and
 //! serialises to the §5.1 JSON contract. [`pipeline`] drives it over dumps.
 
+pub mod baseline;
 pub mod flags;
 mod index;
 pub mod location;
@@ -48,6 +49,8 @@ crate::model::named_enum! {
         NodeFlow => "node_flow",
         /// A `conntrack -E` `[NEW]`/`[UPDATE]` event (§1.4): not the final counters.
         EventNotFinal => "event_not_final",
+        /// `--baseline`: a delta of all zeros (SPEC §8), before any §3 rule.
+        Unchanged => "unchanged",
     }
 }
 

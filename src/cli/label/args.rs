@@ -8,6 +8,8 @@ use clap::Args;
 use kubenetmon::output::{Format, Schema};
 use kubenetmon::time::parse_timestamp;
 
+use super::baseline::BaselineArgs;
+use super::clickhouse_args::ClickHouseArgs;
 use crate::cli::common::{InventoryArgs, LocalArgs, RangeSourceArgs};
 use crate::cli::zone_args::{FlagArgs, ZoneArgs};
 
@@ -24,6 +26,10 @@ Examples:
   kubenetmon label ip-10-0-1-5.ec2.internal=a.txt ip-10-0-2-7.ec2.internal=b.txt -i cluster.json -o out.csv
   ssh node conntrack -L -z | kubenetmon label - --node ip-10-0-1-5.ec2.internal -i cluster.json -o -
 
+  # Plain snapshots (no -z): this one minus the one taken 5 minutes earlier (SPEC §8)
+  kubenetmon label now.txt --baseline prev.txt --node ip-10-0-1-5.ec2.internal -i cluster.json \\
+      --interval-seconds 300 -o flows.parquet
+
   # The rows and what they cost, in one pass
   kubenetmon label dumps/ -i cluster.json -o flows.parquet --report cost.html --period 1h
 
@@ -38,6 +44,11 @@ Examples:
 
   # Check that a dump parses, without an inventory or ranges
   kubenetmon label dump.txt --dry-run --summary-json summary.json
+
+  # Straight into ClickHouse (idempotent: re-running the same command inserts nothing twice)
+  export KUBENETMON_CLICKHOUSE_PASSWORD=...
+  kubenetmon label dumps/ -i cluster.json --create-table \\
+      --clickhouse https://default@abc.clickhouse.cloud:8443
 
 Exit codes: 0 ok (also when flows were ignored or could not be labelled), 1 runtime error,
 2 usage error.";
@@ -94,12 +105,15 @@ pub struct LabelArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 60,
           value_parser = clap::value_parser!(u16).range(1..))]
     pub interval_seconds: u16,
+    #[command(flatten)]
+    pub baseline: Box<BaselineArgs>,
     /// Ignore UDP flows (udp_ignored)
     #[arg(long)]
     pub ignore_udp: bool,
-    /// Output file (.csv, .csv.gz, .csv.zst, .parquet); `-` = CSV on stdout
-    #[arg(long, short = 'o', value_name = "FILE", default_value = "-")]
-    pub output: PathBuf,
+    /// Output file (.csv, .csv.gz, .csv.zst, .parquet); `-` = CSV on stdout [default: `-`,
+    /// or none with --clickhouse]
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// Output format, when the file name does not tell
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<Format>,
@@ -137,4 +151,6 @@ pub struct LabelArgs {
     pub report: Option<PathBuf>,
     #[command(flatten)]
     pub report_options: Box<crate::cli::report::ReportOptionArgs>,
+    #[command(flatten)]
+    pub clickhouse: ClickHouseArgs,
 }

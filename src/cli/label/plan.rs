@@ -21,6 +21,8 @@ use kubenetmon::time::{file_mtime, now};
 use kubenetmon::zones::ZoneMap;
 
 use super::args::LabelArgs;
+use super::baseline::BaselinePlan;
+use super::clickhouse::ClickHousePlan;
 use crate::cli::UsageError;
 
 const ENVIRONMENTS: [&str; 3] = ["development", "staging", "production"];
@@ -31,6 +33,8 @@ pub struct Input {
     /// `None` only when parsing without an inventory.
     pub node: Option<String>,
     pub time: TimeSource,
+    /// `--baseline`: the earlier snapshot to subtract (SPEC §8).
+    pub baseline: Option<BaselinePlan>,
 }
 
 /// Everything labelling needs beyond the dumps (SPEC §3, §6).
@@ -75,6 +79,10 @@ pub struct LabelPlan {
     pub skipped_providers: Vec<String>,
     /// `--schema` (SPEC §7), also named in the summary JSON.
     pub schema: Schema,
+    /// `--clickhouse`: rows go into a ClickHouse table too (SPEC §10).
+    pub clickhouse: Option<ClickHousePlan>,
+    /// `--interval-seconds` (also for `--baseline`'s gap warning).
+    pub interval_seconds: u16,
 }
 
 impl LabelPlan {
@@ -93,10 +101,55 @@ impl LabelPlan {
             )
             .into());
         }
-        let rows = if args.dry_run {
-            None
-        } else {
-            Some(OutputSpec::new(&args.output, args.format).map_err(UsageError::from)?)
+        let baselines = dumps::expand_baselines(&args.baseline.baseline, &dumps)
+            .map_err(|e| UsageError::new(e.to_string()))?;
+        let stdin_baseline = baselines
+            .file
+            .iter()
+            .chain(&baselines.by_node)
+            .any(|b| b.is_stdin());
+        if stdin_baseline {
+            if args.inventory.inventory.iter().any(|p| is_stdio(p)) {
+                return Err(UsageError::new(
+                    "stdin (`-`) cannot be both a baseline and the inventory",
+                )
+                .into());
+            }
+            if args.baseline.baseline_timestamp.is_none() {
+                return Err(UsageError::new(
+                    "a baseline read from stdin has no time of its own; give --baseline-timestamp",
+                )
+                .into());
+            }
+        }
+        // Dumps whose node the arguments name: a missing baseline is told
+        // before any node is inferred.
+        for d in dumps.iter().filter(|d| d.node.is_some()) {
+            baselines
+                .of(d, d.node.as_deref())
+                .map_err(|e| UsageError::new(e.to_string()))?;
+        }
+        let baseline_of = |d: &DumpInput, node: Option<&str>| -> anyhow::Result<_> {
+            Ok(baselines
+                .of(d, node)
+                .map_err(|e| UsageError::new(e.to_string()))?
+                .map(|prev| BaselinePlan {
+                    prev: prev.clone(),
+                    time: args.baseline.baseline_timestamp,
+                }))
+        };
+        let mut clickhouse = ClickHousePlan::new(&args.clickhouse)?;
+        // Without -o, rows go to stdout, unless they go to ClickHouse.
+        let output = match (&args.output, &clickhouse) {
+            (Some(p), _) => Some(p.clone()),
+            (None, None) => Some(PathBuf::from("-")),
+            (None, Some(_)) => None,
+        };
+        let rows = match output {
+            Some(path) if !args.dry_run => {
+                Some(OutputSpec::new(&path, args.format).map_err(UsageError::from)?)
+            }
+            _ => None,
         };
         if rows.as_ref().is_some_and(|r| is_stdio(&r.path))
             && args.summary_json.as_deref().is_some_and(is_stdio)
@@ -156,9 +209,18 @@ impl LabelPlan {
             strict: args.strict,
             ..Options::for_threads(pool.current_num_threads())
         };
+        let started = now();
+        if let Some(ch) = clickhouse.as_mut() {
+            if args.timestamp.is_none() && dumps.iter().any(|d| d.is_stdin()) {
+                ch.rerun_note = Some(format!(
+                    "Unless the dump on stdin carries event timestamps, its rows were dated \
+                     {started} (now): give the re-run --timestamp {started} so that they are the same."
+                ));
+            }
+        }
         let time_of = |d: &DumpInput| match args.timestamp {
             Some(t) => TimeSource::Fixed(t),
-            None if d.is_stdin() => TimeSource::EventOr(now()),
+            None if d.is_stdin() => TimeSource::EventOr(started),
             None => TimeSource::EventOr(file_mtime(&d.path).unwrap_or_else(now)),
         };
 
@@ -174,16 +236,19 @@ impl LabelPlan {
             dry_run: args.dry_run,
             skipped_providers: Vec::new(),
             schema: args.schema,
+            clickhouse,
+            interval_seconds: args.interval_seconds,
         };
         if !have_inventory {
-            plan.inputs = dumps
-                .into_iter()
-                .map(|dump| Input {
+            for dump in dumps {
+                plan.inputs.push(Input {
                     time: time_of(&dump),
+                    baseline: baseline_of(&dump, dump.node.as_deref())?,
                     node: None,
                     dump,
-                })
-                .collect();
+                });
+            }
+            warn_unused_baselines(&baselines, &plan.inputs);
             return Ok(plan);
         }
 
@@ -214,10 +279,12 @@ impl LabelPlan {
             let node = plan.node_of(&dump, &inventory)?;
             plan.inputs.push(Input {
                 time: time_of(&dump),
+                baseline: baseline_of(&dump, Some(&node))?,
                 node: Some(node),
                 dump,
             });
         }
+        warn_unused_baselines(&baselines, &plan.inputs);
         let meta = RunMeta {
             environment: args.environment.clone(),
             local: local.clone(),
@@ -276,5 +343,21 @@ impl LabelPlan {
             );
         }
         Ok(node)
+    }
+}
+
+/// Baselines named for a node that has no dump in this run (a node gone
+/// since the earlier snapshot, or a misspelt `NODE=`) are not used.
+fn warn_unused_baselines(baselines: &dumps::Baselines, inputs: &[Input]) {
+    let nodes: Vec<&str> = inputs
+        .iter()
+        .filter_map(|i| i.node.as_deref().or(i.dump.node.as_deref()))
+        .collect();
+    for b in baselines.unused(&nodes) {
+        warn!(
+            "baseline {} is for node {}, which has no dump here; not used",
+            b.display,
+            b.node.as_deref().unwrap_or_default()
+        );
     }
 }

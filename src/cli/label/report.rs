@@ -32,6 +32,9 @@ pub struct Reporter {
     base: Summary,
     /// Dumps in which no flow carries counters.
     accounting_off: Vec<String>,
+    /// More for the end of the run: a `--summary-json` key, its value, and a
+    /// line for the summary (e.g. what went into ClickHouse).
+    sections: Vec<(&'static str, serde_json::Value, String)>,
 }
 
 impl Reporter {
@@ -49,7 +52,13 @@ impl Reporter {
             progress,
             base: Summary::default(),
             accounting_off: Vec::new(),
+            sections: Vec::new(),
         }
+    }
+
+    /// Adds `key: json` to `--summary-json` and `line` to the summary.
+    pub fn add_section(&mut self, key: &'static str, json: serde_json::Value, line: String) {
+        self.sections.push((key, json, line));
     }
 
     /// After each dump: its totals count towards the progress line, and
@@ -109,14 +118,18 @@ pub fn finish(
     mut pending: Pending,
 ) -> anyhow::Result<ExitCode> {
     if let Some(path) = &plan.summary_json {
-        let mut json = s.to_json();
-        if let Some(obj) = json.as_object_mut() {
-            obj.insert("schema".into(), plan.schema.as_str().into());
+        let mut value = serde_json::to_value(s)?;
+        if let Some(map) = value.as_object_mut() {
+            for (key, json, _) in &reporter.sections {
+                map.insert(key.to_string(), json.clone());
+            }
+            // SPEC §7
+            map.insert("schema".into(), plan.schema.as_str().into());
             if let Some(hint) = ipv6_hint(s) {
-                obj.insert("hints".into(), serde_json::json!([hint]));
+                map.insert("hints".into(), serde_json::json!([hint]));
             }
         }
-        let mut text = serde_json::to_string_pretty(&json)?;
+        let mut text = serde_json::to_string_pretty(&value)?;
         text.push('\n');
         if is_stdio(path) {
             let mut out = std::io::stdout().lock();
@@ -131,10 +144,12 @@ pub fn finish(
         }
     }
     pending.commit()?;
-    if s.malformed > MALFORMED_SHOWN && !plan.verbose {
+    // Dumps' and baselines' malformed lines share the first ten.
+    let malformed = s.malformed + s.baseline.map_or(0, |b| b.malformed);
+    if malformed > MALFORMED_SHOWN && !plan.verbose {
         messages::line(format_args!(
             "kubenetmon: {} more malformed lines not shown (use -v to see all)",
-            s.malformed - MALFORMED_SHOWN
+            malformed - MALFORMED_SHOWN
         ));
     }
     if !messages::quiet() {
@@ -143,6 +158,9 @@ pub fn finish(
             "{}",
             summary_text(s, plan.dry_run, &plan.skipped_providers, flags)
         );
+        for (_, _, line) in &reporter.sections {
+            eprintln!("{line}");
+        }
     }
     for d in &reporter.accounting_off {
         warn_loud!(
@@ -237,6 +255,35 @@ pub fn summary_text(
             "written"
         }
     );
+    if let Some(b) = &s.baseline {
+        let _ = writeln!(
+            o,
+            "  baseline: {} entries ({} lines, {} malformed): {} matched, {} reset, {} ended, \
+             {} duplicate; {} new in the dump{}",
+            b.entries,
+            b.lines,
+            b.malformed,
+            b.matched,
+            b.reset,
+            b.ended,
+            b.duplicate,
+            b.new,
+            match (b.dumps_keyed_by_id, b.dumps) {
+                (0, _) => String::new(),
+                (k, n) if k == n => "; matched with conntrack ids".to_string(),
+                (k, n) => format!("; {k} of {n} dumps matched with conntrack ids"),
+            }
+        );
+        if b.ended > 0 {
+            let _ = writeln!(
+                o,
+                "  note: {} connections of the baseline ended before the dump: the bytes they \
+                 carried after the baseline are lost (snapshots cannot show them); dumps taken \
+                 with `conntrack -L -z`, or `conntrack -E` [DESTROY] events, avoid it",
+                b.ended
+            );
+        }
+    }
     for c in ConnectionClass::ALL {
         let (out, inb) = s.bytes(c);
         if out + inb > 0 {
