@@ -349,6 +349,7 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
+    crate::cli::check_stdout_open("the answers")?;
     let inputs = inputs(&args.ips)?;
     let inventory = if args.inventory.inventory.is_empty() {
         None

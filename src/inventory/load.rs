@@ -257,7 +257,8 @@ fn read_source(path: &Path) -> Result<Vec<u8>, InventoryError> {
         source: match e {
             crate::io::IoError::Open { source, .. }
             | crate::io::IoError::Temp { source, .. }
-            | crate::io::IoError::Persist { source, .. } => source,
+            | crate::io::IoError::Persist { source, .. }
+            | crate::io::IoError::Write { source, .. } => source,
         },
     })?;
     let mut bytes = Vec::new();

@@ -68,9 +68,8 @@ impl ErrorKind {
     pub fn hint(self) -> &'static str {
         match self {
             ErrorKind::UnknownDirection => {
-                "flows between addresses that are not pods of this node (common and harmless: \
-                 connections of pods that are gone, or not in the inventory); they are counted \
-                 and skipped"
+                "if the summary counts many, check the dump's node (NODE=FILE or --node) and \
+                 take the inventory closer to the dump's time"
             }
             ErrorKind::MultiplePods => {
                 "several live pods in the inventory share one IP; take the inventory closer to \
@@ -86,7 +85,7 @@ impl ErrorKind {
 /// A flow that could not be labelled (upstream's errors). Counted, not fatal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum LabelError {
-    #[error("cannot tell the direction of {src} -> {dst}: neither end is a pod on this node, and not exactly one end is a known pod elsewhere")]
+    #[error("cannot tell the direction of {src} -> {dst}, as neither end is a pod on this node and not exactly one end is a known pod elsewhere")]
     UnknownDirection { src: IpAddr, dst: IpAddr },
     #[error("{count} pods that are neither Succeeded nor Failed share IP {ip}")]
     MultiplePods { ip: IpAddr, count: usize },

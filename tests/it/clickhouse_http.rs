@@ -778,6 +778,8 @@ fn tokens_are_per_batch_one_insert_at_a_time_and_the_window_matters() {
         &server,
         &[dump.clone(), dump.clone()],
         &[
+            // the same dump twice, on purpose: two batches of equal rows
+            "--allow-duplicate-nodes",
             "--timestamp",
             &ts,
             "--table",

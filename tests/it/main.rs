@@ -28,5 +28,6 @@ mod output_files;
 mod ranges_cmd;
 mod ranges_usability;
 mod report;
+mod robust;
 mod snapshots;
 mod zones;

@@ -131,6 +131,14 @@ pub struct LabelArgs {
     /// Stop at the first malformed line (exit code 1, no output file)
     #[arg(long)]
     pub strict: bool,
+    /// Label the lines that parse even when most of a dump's lines are malformed (without it,
+    /// more than half malformed, or none parsing, is an error: exit 1, no output)
+    #[arg(long, conflicts_with = "strict")]
+    pub keep_going: bool,
+    /// Accept several dumps of one node and add them up (right for `conntrack -L -z` dumps
+    /// taken one after another; plain snapshots need --baseline)
+    #[arg(long)]
+    pub allow_duplicate_nodes: bool,
     /// Show every malformed line, not only the first ten
     #[arg(long, short = 'v')]
     pub verbose: bool,

@@ -157,5 +157,23 @@ fn one_dump(
         baseline::after_pass(input, &b.prev, t, &s, plan.interval_seconds)?;
     }
     reporter.dump_done(input, &s);
+    check_malformed(plan, input, &s)?;
     Ok(s)
+}
+
+/// A dump most of whose lines are malformed is not a dump (an inventory
+/// given as one, random bytes): an error before any output is committed,
+/// unless `--keep-going`.
+fn check_malformed(plan: &LabelPlan, input: &Input, s: &Summary) -> anyhow::Result<()> {
+    if plan.keep_going || s.malformed == 0 || (s.flows > 0 && s.malformed * 2 <= s.lines) {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "{}: {} of {} lines are malformed{}: is it a conntrack dump? Stopping without \
+         writing the output (--keep-going labels the lines that parse)",
+        crate::cli::messages::printable(&input.dump.display),
+        s.malformed,
+        s.lines,
+        if s.flows == 0 { ", none parses" } else { "" }
+    )
 }

@@ -23,6 +23,7 @@ use kubenetmon::zones::ZoneMap;
 use super::args::LabelArgs;
 use super::baseline::BaselinePlan;
 use super::clickhouse::ClickHousePlan;
+use crate::cli::messages::printable;
 use crate::cli::UsageError;
 
 const ENVIRONMENTS: [&str; 3] = ["development", "staging", "production"];
@@ -75,6 +76,8 @@ pub struct LabelPlan {
     pub opts: Options,
     pub verbose: bool,
     pub dry_run: bool,
+    /// `--keep-going`: a dump of mostly malformed lines is not an error.
+    pub keep_going: bool,
     /// Range providers whose file was absent (named in the summary).
     pub skipped_providers: Vec<String>,
     /// `--schema` (SPEC §7), also named in the summary JSON.
@@ -188,6 +191,19 @@ impl LabelPlan {
                 })
             }
         };
+        let on_stdout = rows.as_ref().is_some_and(|r| is_stdio(&r.path))
+            || report.as_ref().is_some_and(|r| is_stdio(&r.path))
+            || args.summary_json.as_deref().is_some_and(is_stdio);
+        if on_stdout {
+            crate::cli::check_stdout_open("the output")?;
+        }
+        let outputs = rows.iter().map(|r| &r.path);
+        for path in outputs
+            .chain(&args.summary_json)
+            .chain(report.iter().map(|r| &r.path))
+        {
+            crate::cli::common::warn_leftover_temps(path);
+        }
         let have_inventory = !args.inventory.inventory.is_empty();
         if !have_inventory && !args.dry_run {
             return Err(UsageError::new(
@@ -234,6 +250,7 @@ impl LabelPlan {
             opts,
             verbose: args.verbose,
             dry_run: args.dry_run,
+            keep_going: args.keep_going,
             skipped_providers: Vec::new(),
             schema: args.schema,
             clickhouse,
@@ -249,6 +266,7 @@ impl LabelPlan {
                 });
             }
             warn_unused_baselines(&baselines, &plan.inputs);
+            check_duplicate_nodes(&plan.inputs, args.allow_duplicate_nodes)?;
             return Ok(plan);
         }
 
@@ -284,6 +302,7 @@ impl LabelPlan {
                 dump,
             });
         }
+        check_duplicate_nodes(&plan.inputs, args.allow_duplicate_nodes)?;
         warn_unused_baselines(&baselines, &plan.inputs);
         let meta = RunMeta {
             environment: args.environment.clone(),
@@ -344,6 +363,41 @@ impl LabelPlan {
         }
         Ok(node)
     }
+}
+
+/// Two inputs of one node would count its bytes twice (`X.txt` beside
+/// `X.txt.gz`): an error naming both, unless `--allow-duplicate-nodes`,
+/// which still warns that plain snapshots must not be summed (SPEC §1.4).
+fn check_duplicate_nodes(inputs: &[Input], allowed: bool) -> anyhow::Result<()> {
+    let mut by_node: Vec<(&str, Vec<&str>)> = Vec::new();
+    for i in inputs {
+        let node = i.node.as_deref().or(i.dump.node.as_deref());
+        let Some(node) = node else { continue };
+        match by_node.iter_mut().find(|(n, _)| *n == node) {
+            Some((_, files)) => files.push(&i.dump.display),
+            None => by_node.push((node, vec![&i.dump.display])),
+        }
+    }
+    for (node, files) in by_node.iter().filter(|(_, f)| f.len() > 1) {
+        let node = printable(node);
+        let list = printable(&files.join(", ")).into_owned();
+        if !allowed {
+            return Err(UsageError::new(format!(
+                "node {node} has {} inputs ({list}), so its bytes would be counted more than \
+                 once; give each node one dump, or --allow-duplicate-nodes to add up \
+                 `conntrack -L -z` dumps taken one after another",
+                files.len()
+            ))
+            .into());
+        }
+        warn!(
+            "node {node} has {} dumps ({list}), added up: right for `conntrack -L -z` dumps, \
+             but plain `conntrack -L` snapshots repeat the same bytes, so label only the \
+             latest with --baseline set to the one before",
+            files.len()
+        );
+    }
+    Ok(())
 }
 
 /// Baselines named for a node that has no dump in this run (a node gone

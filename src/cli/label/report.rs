@@ -8,12 +8,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use kubenetmon::conntrack::Malformed;
-use kubenetmon::io::{is_stdio, AtomicFile};
+use kubenetmon::io::is_stdio;
 use kubenetmon::label::pipeline::Observer;
 use kubenetmon::label::{ErrorKind, FlagRules, IgnoreReason, LabelError, Summary};
 use kubenetmon::model::ConnectionClass;
 use kubenetmon::output::schema::TTL_DAYS;
-use kubenetmon::output::Pending;
+use kubenetmon::output::{Destination, Pending};
 use kubenetmon::time::{day_of, now};
 
 use super::plan::{Input, LabelPlan};
@@ -93,7 +93,8 @@ impl Observer for Reporter {
             return;
         }
         warn!(
-            "{file}:{line}: {e} ({}); {}. Only the first is shown.",
+            "{}:{line}: skipped a flow: {e} ({}); {} (only the first such flow is shown)",
+            printable(file),
             e.kind(),
             e.kind().hint()
         );
@@ -137,10 +138,10 @@ pub fn finish(
                 .and_then(|()| std::io::Write::flush(&mut out))
                 .map_err(|e| anyhow::Error::new(e).context("<stdout>"))?;
         } else {
-            let mut file = AtomicFile::create(path)?;
-            std::io::Write::write_all(&mut file, text.as_bytes())
+            let mut dest = Destination::open(path)?;
+            std::io::Write::write_all(&mut dest, text.as_bytes())
+                .and_then(|()| dest.finish().map(|p| pending.join(p)))
                 .map_err(|e| anyhow::Error::new(e).context(path.display().to_string()))?;
-            pending.join(Pending::file(file));
         }
     }
     pending.commit()?;
@@ -284,17 +285,36 @@ pub fn summary_text(
             );
         }
     }
+    // Bytes in binary units, each class's share of all bytes, and a total;
+    // --summary-json keeps the exact numbers.
+    let (mut all_out, mut all_in) = (0u64, 0u64);
+    for c in ConnectionClass::ALL {
+        let (out, inb) = s.bytes(c);
+        all_out += out;
+        all_in += inb;
+    }
+    let share = |b: u64| 100.0 * b as f64 / (all_out + all_in).max(1) as f64;
     for c in ConnectionClass::ALL {
         let (out, inb) = s.bytes(c);
         if out + inb > 0 {
             let _ = writeln!(
                 o,
-                "  {:<16} {:>14} bytes out {:>14} bytes in",
+                "  {:<16} {:>10} out {:>10} in  {:>5.1} %",
                 c.as_str(),
-                out,
-                inb
+                human_bytes(out),
+                human_bytes(inb),
+                share(out + inb)
             );
         }
+    }
+    if all_out + all_in > 0 {
+        let _ = writeln!(
+            o,
+            "  {:<16} {:>10} out {:>10} in  100.0 %",
+            "total",
+            human_bytes(all_out),
+            human_bytes(all_in)
+        );
     }
     if let Some(rules) = flags.filter(|_| s.labelled > 0) {
         o.push_str(&flag_lines(s, rules));
@@ -334,7 +354,9 @@ fn flag_lines(s: &Summary, rules: &FlagRules) -> String {
     let mut line = |name: &str, (out, inb): (u64, u64), note: String| {
         let _ = writeln!(
             o,
-            "  {name:<16} {out:>14} bytes out {inb:>14} bytes in  ({note})"
+            "  {name:<16} {:>10} out {:>10} in  ({note})",
+            human_bytes(out),
+            human_bytes(inb)
         );
     };
     if rules.cross_az() {
@@ -373,4 +395,35 @@ fn flag_lines(s: &Summary, rules: &FlagRules) -> String {
         );
     }
     o
+}
+
+/// `n` bytes for a reader: `512 B`, `5.1 KiB`, `1.8 TiB` (powers of 1024).
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1023.95 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+
+    #[test]
+    fn bytes_in_binary_units() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1024), "1.0 KiB");
+        assert_eq!(human_bytes(5250), "5.1 KiB");
+        assert_eq!(human_bytes(1024 * 1024 - 1), "1.0 MiB");
+        assert_eq!(human_bytes(1_952_520_527_542), "1.8 TiB");
+        assert_eq!(human_bytes(u64::MAX), "16.0 EiB");
+    }
 }
