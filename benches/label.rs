@@ -179,6 +179,7 @@ fn bench(c: &mut Criterion) {
         locations: &Locations::none(),
         flags: &FlagRules::none(),
         ignore_udp: false,
+        ipv6: false,
         time: TimeSource::Fixed(1_700_000_000),
     };
     let flows = flows();

@@ -21,6 +21,9 @@
 #   400 nodes, 20,000 pods: workloads of 1-4 replicas with long names, 40 %
 #   pod->internet egress to 250,000 addresses; DIR/w<size>), --dry-run,
 #   -o out.parquet and -o out.csv (cases *-wide-N); --no-wide skips them.
+#   SPEC §7: the IPv4 dump under --schema dual, and a dump of the same size with
+#   30 % IPv6 lines (gen --ipv6-share 0.3) under --schema dual, to Parquet and
+#   CSV (compare with parquet-N / csv-N: IPv4 only, --schema upstream)
 # and prints wall time (median of --runs, default 3), throughput (lines/s,
 # MB/s), peak RSS (max over runs), user and system CPU time.
 # --clickhouse adds `label ... --clickhouse URL` into the local test server
@@ -208,6 +211,29 @@ for LINES in $SIZES; do
         time_cmd "csv-flags-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" "${FLAGS[@]}" \
         -o "$OUTPUT_DIR/out-flags-$LINES.csv"
     rm -f "$OUTPUT_DIR/out-flags-$LINES.csv"
+    # SPEC §7 (--schema dual)
+    time_cmd "parquet-dual-v4-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" --schema dual \
+        -o "$OUTPUT_DIR/out-dual-v4-$LINES.parquet"
+    DIR6="$OUT/c$LINES-v6"
+    if [ -f "$DIR6/manifest.json" ] && grep -q "\"lines\": $LINES," "$DIR6/manifest.json" \
+        && grep -q '"ipv6_share": 0.3' "$DIR6/manifest.json"; then
+        NODE6=$(sed -n 's/.*"node": "\(.*\)",/\1/p' "$DIR6/manifest.json" | head -1)
+    else
+        echo "== generating $LINES lines with 30 % IPv6 into $DIR6"
+        rm -rf "$DIR6"
+        NODE6=$("$GEN" --nodes $NODES --pods $PODS --lines "$LINES" --seed $SEED \
+                       --ranges "$RANGES" --out "$DIR6" --single-node --ipv6-share 0.3)
+    fi
+    DUMP6="$DIR6/dumps/$NODE6.txt"
+    BYTES6=$(stat -c %s "$DUMP6")
+    cat "$DUMP6" "$DIR6/inventory.json" > /dev/null
+    LABEL6=("$BIN" label "$DUMP6" --inventory "$DIR6/inventory.json" --ranges "$RANGES" --node "$NODE6")
+    time_cmd "parquet-dual-v6-$LINES" "$LINES" "$BYTES6" "${LABEL6[@]}" --schema dual \
+        -o "$OUTPUT_DIR/out-dual-v6-$LINES.parquet" --summary-json "$OUT/summary-dual-v6-$LINES.json"
+    CLEAN_BEFORE="$OUTPUT_DIR/out-dual-v6-$LINES.csv" \
+        time_cmd "csv-dual-v6-$LINES" "$LINES" "$BYTES6" "${LABEL6[@]}" --schema dual \
+        -o "$OUTPUT_DIR/out-dual-v6-$LINES.csv"
+    rm -f "$OUTPUT_DIR/out-dual-v6-$LINES.csv"
     if [ -n "$CH_URL" ]; then
         export CH_COUNTER="$CH_DIR/counter" CH_SUMMARY="$CH_DIR/summary-$LINES"
         # shellcheck disable=SC2086

@@ -295,6 +295,9 @@ pub struct ZoneMap {
     map: PrefixMap<u32>,
     /// Distinct zone names; the map's values index them.
     zones: Vec<String>,
+    /// The IPv6 CIDRs that came from `--subnets` files (SPEC §7 adds them
+    /// to the private set: an IPv6 VPC's addresses are global).
+    subnet_ipv6: Vec<IpNet>,
 }
 
 impl ZoneMap {
@@ -318,6 +321,11 @@ impl ZoneMap {
         self.map
             .get(ip)
             .map(|(net, &z)| (net, self.zones[z as usize].as_str()))
+    }
+
+    /// The IPv6 CIDRs of the `--subnets` files (not of `--zone`), in order.
+    pub fn subnet_ipv6(&self) -> &[IpNet] {
+        &self.subnet_ipv6
     }
 
     /// Distinct zone names, sorted.
@@ -404,6 +412,14 @@ impl ZoneMapBuilder {
     pub fn build(self) -> ZoneMap {
         let mut zones: Vec<String> = Vec::new();
         let mut ids: HashMap<String, u32> = HashMap::new();
+        let subnet_ipv6 = self
+            .entries
+            .iter()
+            .filter(|(net, _, src)| {
+                matches!(net, IpNet::V6(_)) && matches!(src, ZoneSource::File { .. })
+            })
+            .map(|(net, _, _)| *net)
+            .collect();
         let entries: Vec<(IpNet, u32)> = self
             .entries
             .into_iter()
@@ -418,6 +434,7 @@ impl ZoneMapBuilder {
         ZoneMap {
             map: PrefixMap::new(entries),
             zones,
+            subnet_ipv6,
         }
     }
 }
@@ -580,6 +597,21 @@ mod tests {
             m.zones(),
             ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1x"]
         );
+    }
+
+    #[test]
+    fn ipv6_cidrs_of_subnets_files_are_listed_for_the_private_set() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("subnets.json");
+        std::fs::write(&path, SUBNETS).unwrap();
+        let mut b = ZoneMapBuilder::new();
+        b.add_subnets_file(&path).unwrap();
+        b.add_spec(&"2600:1f18:2::/56=us-east-1b".parse().unwrap())
+            .unwrap();
+        let m = b.build();
+        let v6: Vec<String> = m.subnet_ipv6().iter().map(|n| n.to_string()).collect();
+        // the file's IPv6 CIDR only: not its IPv4 ones, not a --zone
+        assert_eq!(v6, ["2600:1f18:1:a00::/64", "2600:1f18:1:c00::/64"]);
     }
 
     #[test]

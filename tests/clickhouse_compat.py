@@ -2,16 +2,20 @@
 """Load kubenetmon's CSV and Parquet output into a real (embedded) ClickHouse.
 
 Usage:
-  clickhouse_compat.py BINARY [-- LABEL-OPTION...]
+  clickhouse_compat.py BINARY [--ipv6] [-- LABEL-OPTION...]
       run `BINARY label` on the bundled demo data (testdata/demo) twice,
       writing OUT.csv and OUT.parquet with a recent --timestamp (and the
-      given extra options, e.g. --subnets FILE --nat-gateway), then check;
+      given extra options, e.g. --subnets FILE --nat-gateway or
+      --schema dual), then check; with --ipv6, on the real dual-stack dumps
+      of testdata/ipv6 instead (give --schema dual to keep their IPv6 flows);
   clickhouse_compat.py --files OUT.csv OUT.parquet SUMMARY.json
       check files produced some other way (e.g. `cargo run --example
       write_sample -- DIR`).
 
 The table comes from the ```sql block of docs/schema.md, so the DDL the
-project documents is the DDL that is tested. Checks:
+project documents is the DDL that is tested: network_flows_0 for files with
+upstream's localIPv4/remoteIPv4 columns, network_flows_dual (SPEC §7) for
+files with localIP/remoteIP. Checks:
   - the CSV header and the Parquet schema are the table's columns, in order;
   - ClickHouse infers the Parquet intervalStartTime as DateTime64(3, 'UTC'),
     equal to the CSV's text;
@@ -26,6 +30,10 @@ project documents is the DDL that is tested. Checks:
     the CSV's sums, and the summary's "flags" bytes (CROSS_AZ true/false/
     unknown, NAT_GATEWAY true) when it has them;
   - a few rows of the CSV are found, column for column, in the Parquet load;
+  - dual schema: the Parquet address columns are FixedString(16) (16 bytes
+    in network order) and load into the IPv6 columns; toString() of every
+    loaded address, from CSV and from Parquet, is the CSV's text (IPv4 as
+    ::ffff:a.b.c.d), row for row;
   - after OPTIMIZE FINAL the SummingMergeTree table holds one row per distinct
     key with non-zero sums (skipped, with a note, when the rows are older than
     the 90-day TTL, which would delete them).
@@ -70,9 +78,15 @@ def ddl_from_docs(table="network_flows_0"):
     return ddl, cols
 
 
-def run_binary(binary, tmp, extra=()):
-    """Label the demo data into CSV and Parquet; returns (csv, parquet, summary)."""
-    demo = os.path.join(ROOT, "testdata", "demo")
+def run_binary(binary, tmp, extra=(), ipv6=False):
+    """Label the demo data (or testdata/ipv6) into CSV and Parquet; returns
+    (csv, parquet, summary)."""
+    if ipv6:
+        data = os.path.join(ROOT, "testdata", "ipv6")
+        dumps = ["ip-10-0-1-10.ec2.internal=" + os.path.join(data, "dumps", "list-default.txt")]
+    else:
+        data = os.path.join(ROOT, "testdata", "demo")
+        dumps = [os.path.join(data, "dumps")]
     # recent, minute-aligned: the 90-day TTL keeps the rows, and it is exact in the output
     stamp = (int(time.time()) // 60 - 5) * 60
     outs = {}
@@ -80,10 +94,10 @@ def run_binary(binary, tmp, extra=()):
         out = os.path.join(tmp, f"out.{ext}")
         summary = os.path.join(tmp, f"summary-{ext}.json")
         cmd = [
-            binary, "label", os.path.join(demo, "dumps"),
-            "--inventory", os.path.join(demo, "inventory.json"),
-            "--ranges", os.path.join(demo, "ranges"),
-            "-o", out, "--summary-json", summary, "--timestamp", str(stamp),
+            binary, "label", *dumps,
+            "--inventory", os.path.join(data, "inventory.json"),
+            "--ranges", os.path.join(data, "ranges"),
+            "-o", out, "--summary-json", summary, "--timestamp", str(stamp), "-q",
             *extra,
         ]
         proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -108,8 +122,12 @@ def read_csv(path):
 def main(argv):
     if len(argv) >= 2 and not argv[1].startswith("-"):
         tmp = tempfile.mkdtemp(prefix="kubenetmon-ch-")
-        extra = argv[3:] if argv[2:3] == ["--"] else argv[2:]
-        csv_path, pq_path, summary_path = run_binary(os.path.abspath(argv[1]), tmp, extra)
+        rest = argv[2:]
+        ipv6 = rest[:1] == ["--ipv6"]
+        if ipv6:
+            rest = rest[1:]
+        extra = rest[1:] if rest[:1] == ["--"] else rest
+        csv_path, pq_path, summary_path = run_binary(os.path.abspath(argv[1]), tmp, extra, ipv6)
     elif len(argv) == 5 and argv[1] == "--files":
         csv_path, pq_path, summary_path = (os.path.abspath(p) for p in argv[2:5])
         tmp = tempfile.mkdtemp(prefix="kubenetmon-ch-")
@@ -122,11 +140,14 @@ def main(argv):
     except ImportError as e:
         fail(f"the chdb package is required (pip install chdb): {e}")
 
-    ddl, columns = ddl_from_docs()
-    check(len(columns) == 35, f"docs DDL has 35 columns ({len(columns)})")
-    summary = json.load(open(summary_path))
     header, rows = read_csv(csv_path)
-    check(header == columns, "CSV header is the table's columns in order")
+    dual = "localIP" in header
+    table_name = "network_flows_dual" if dual else "network_flows_0"
+    ip_cols = ["localIP", "remoteIP"] if dual else ["localIPv4", "remoteIPv4"]
+    ddl, columns = ddl_from_docs(table_name)
+    check(len(columns) == 35, f"docs DDL of {table_name} has 35 columns ({len(columns)})")
+    summary = json.load(open(summary_path))
+    check(header == columns, f"CSV header is {table_name}'s columns in order")
     check(len(rows) == summary["rows"], f"CSV has summary's {summary['rows']} rows")
     check(len(rows) > 0 and len(rows) % 2 == 0, "an even, non-zero number of rows")
 
@@ -148,7 +169,7 @@ def main(argv):
     tables = {}
     for src in ("csv", "pq"):
         summing, plain = f"k.summing_{src}", f"k.plain_{src}"
-        q(ddl.replace("network_flows_0", summing, 1))
+        q(ddl.replace(table_name, summing, 1))
         # same columns, no summing and no TTL; `AS` keeps the primary key,
         # so the sorting key must start with it
         pk = re.search(r"^PRIMARY KEY (\(.*\))$", ddl, re.M).group(1)
@@ -156,8 +177,9 @@ def main(argv):
           f"ORDER BY {pk}")
         tables[src] = (summing, plain)
 
-    pq_cols = [line.split("\t")[0] for line in
-               q(f"DESCRIBE TABLE file('{pq_path}', Parquet)").splitlines()]
+    described = [line.split("\t") for line in
+                 q(f"DESCRIBE TABLE file('{pq_path}', Parquet)").splitlines()]
+    pq_cols = [d[0] for d in described]
     check(pq_cols == columns, "Parquet columns are the table's columns in order")
     # Issue 16: the time is a Parquet TIMESTAMP, which ClickHouse infers as a
     # DateTime64 in UTC (a bare INT64 of seconds was inferred as Int64).
@@ -170,6 +192,11 @@ def main(argv):
               f"FROM file('{pq_path}', Parquet) LIMIT 1").strip()
     check(first == rows[0]["intervalStartTime"],
           f"the first Parquet time {first} is the CSV's {rows[0]['intervalStartTime']}")
+    if dual:
+        pq_types = {d[0]: d[1] for d in described}
+        for c in ip_cols:
+            check(pq_types[c] in ("FixedString(16)", "Nullable(FixedString(16))"),
+                  f"Parquet {c} is 16 fixed bytes ({pq_types[c]})")
 
     for src, path, fmt in (("csv", csv_path, "CSVWithNames"), ("pq", pq_path, "Parquet")):
         for table in tables[src]:
@@ -202,8 +229,25 @@ def main(argv):
         r = rows[i]
         cond = " AND ".join(f"toString(`{c}`) = '{esc(r[c])}'" for c in columns)
         n = int(q(f"SELECT count() FROM {tables['pq'][1]} WHERE {cond}"))
-        check(n >= 1, f"CSV row {i + 1} ({r['direction']}, {r['localPod'] or r['localIPv4']}) "
+        check(n >= 1, f"CSV row {i + 1} ({r['direction']}, {r['localPod'] or r[ip_cols[0]]}) "
                       f"is in the Parquet load, column for column")
+
+    # SPEC §7: the addresses read back, as text, are the CSV's.
+    want_ips = Counter((r[ip_cols[0]], r[ip_cols[1]]) for r in rows)
+    for src in ("csv", "pq"):
+        plain = tables[src][1]
+        got_ips = Counter(tuple(line.split("\t")) for line in
+                          q(f"SELECT toString({ip_cols[0]}), toString({ip_cols[1]}) "
+                            f"FROM {plain}").splitlines())
+        check(got_ips == want_ips,
+              f"{src}: toString() of {ip_cols[0]}/{ip_cols[1]} is the CSV's text, row for row "
+              f"({len(want_ips)} distinct pairs)")
+    if dual:
+        v4 = sum(n for (a, b), n in want_ips.items() if a.startswith("::ffff:"))
+        v6 = sum(want_ips.values()) - v4
+        print(f"note: {v4} rows with an IPv4-mapped local address, {v6} with an IPv6 one")
+        check(all(":" in a and ":" in b for a, b in want_ips),
+              "every dual address is IPv6 text (IPv4 as ::ffff:a.b.c.d)")
 
     # Values the spec fixes.
     pl = tables["pq"][1]
@@ -235,7 +279,7 @@ def main(argv):
             n = int(q(f"SELECT count() FROM {summing}"))
             check(n == expect, f"{summing}: {expect} rows after merging equal keys "
                                f"and dropping all-zero rows")
-    print("PASSED: CSV and Parquet load into the documented network_flows_0 table")
+    print(f"PASSED: CSV and Parquet load into the documented {table_name} table")
     return 0
 
 

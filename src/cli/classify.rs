@@ -10,7 +10,8 @@ use anyhow::Context;
 use clap::Args;
 use kubenetmon::inventory::{self, Inventory};
 use kubenetmon::label::{
-    classify_located, Basis, LabelIndex, LocalSite, Locations, PodSlot, PrivateNets, RemoteClass,
+    canonical, classified_as, classify_located, Basis, LabelIndex, LocalSite, Locations, PodSlot,
+    PrivateNets, RemoteClass,
 };
 use kubenetmon::ranges::RangeTable;
 use kubenetmon::zones::ZoneMap;
@@ -206,17 +207,25 @@ fn answer<'a>(input: &str, at: &Lookup<'a>) -> Answer<'a> {
             input: input.to_string(),
         };
     };
-    let owner = at.pods.as_ref().and_then(|(inv, idx)| owner(ip, inv, idx));
+    // SPEC §7: an IPv4-mapped address is its IPv4 address everywhere; a
+    // NAT64 address is classified (locations, private set, ranges) by the
+    // IPv4 address in its last 32 bits. `ip` stays as written.
+    let host = canonical(ip);
+    let by = classified_as(ip);
+    let owner = at
+        .pods
+        .as_ref()
+        .and_then(|(inv, idx)| owner(host, inv, idx));
     // §6.1: the pod's (or node's) zone first, then the zone map.
     let zone = at.zones.map(|z| {
         owner
             .map(|o| o.zone())
             .filter(|z| !z.is_empty())
-            .or_else(|| z.zone_of(ip))
+            .or_else(|| z.zone_of(host))
             .unwrap_or_default()
             .to_string()
     });
-    let in_location = at.locations.lookup(ip);
+    let in_location = at.locations.lookup(by);
     let location = (!at.locations.is_empty())
         .then(|| in_location.map_or(String::new(), |(net, _, _)| net.to_string()));
     let looked_up = |error: Option<String>| match in_location {
@@ -234,7 +243,7 @@ fn answer<'a>(input: &str, at: &Lookup<'a>) -> Answer<'a> {
             owner,
         },
         None => {
-            let m = at.table.lookup(ip);
+            let m = at.table.lookup(by);
             Answer::Found {
                 ip,
                 cloud: m.map_or("", |m| m.detail.cloud.as_str()).to_string(),
@@ -351,12 +360,16 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
     let (cloud, region) = args.local.cloud_and_region(inventory.as_ref())?;
     let loaded = args.ranges.load(cloud)?;
     let local = args.local.resolve(cloud, region, &loaded.table)?;
-    let private = args.local.private_nets();
     let zones = if args.zones.has_zone_map() {
         Some(args.zones.zone_map()?)
     } else {
         None
     };
+    // SPEC §7: the IPv6 CIDRs of --subnets are private too.
+    let private = args
+        .local
+        .private_nets()
+        .and(zones.iter().flat_map(|z| z.subnet_ipv6().iter().copied()));
     let locations = args.zones.locations(&loaded.table)?;
     let at = Lookup {
         table: &loaded.table,

@@ -167,7 +167,9 @@ impl Locations {
 }
 
 /// §3.9 with §6.2's locations first: a remote inside a location gets that
-/// location; anything else is classified by [`classify_remote`].
+/// location; anything else is classified by [`classify_remote`]. Both
+/// see an IPv4-mapped or NAT64 address as its IPv4 address (SPEC §7,
+/// [`classified_as`](super::remote::classified_as)).
 #[inline]
 pub fn classify_located<'a>(
     ip: IpAddr,
@@ -176,6 +178,7 @@ pub fn classify_located<'a>(
     private: &PrivateNets,
     table: &'a RangeTable,
 ) -> Result<RemoteClass<'a>, SameCloudEmptyRegion> {
+    let ip = super::remote::classified_as(ip);
     match locations.classify(ip, local) {
         Some(rc) => Ok(rc),
         None => classify_remote(ip, local, private, table),

@@ -18,7 +18,9 @@ use std::net::IpAddr;
 pub use flags::{FlagConfig, FlagError, FlagInput, FlagRules, FlagTally, UserFlag};
 pub use index::{LabelIndex, PodInfo, PodSlot};
 pub use location::{classify_located, LocationConflict, LocationSpec, Locations};
-pub use remote::{classify_remote, Basis, PrivateNets, RemoteClass, SameCloudEmptyRegion};
+pub use remote::{
+    classified_as, classify_remote, Basis, PrivateNets, RemoteClass, SameCloudEmptyRegion,
+};
 pub use summary::Summary;
 
 pub use crate::model::LocalSite;
@@ -40,7 +42,8 @@ crate::model::named_enum! {
         Loopback => "loopback",
         /// UDP while `--ignore-udp` is set.
         UdpIgnored => "udp_ignored",
-        /// An IPv6 address anywhere (upstream does not label IPv6 yet).
+        /// An IPv6 address anywhere under `--schema upstream`, whose
+        /// address columns hold IPv4 only (SPEC §7: `--schema dual` labels them).
         Ipv6 => "ipv6",
         /// The original or reply source is a node's InternalIP.
         NodeFlow => "node_flow",
@@ -145,6 +148,8 @@ pub struct Context<'a> {
     pub locations: &'a Locations,
     pub flags: &'a FlagRules,
     pub ignore_udp: bool,
+    /// SPEC §7 (`--schema dual`): label IPv6 flows instead of ignoring them.
+    pub ipv6: bool,
     pub time: TimeSource,
 }
 
@@ -176,10 +181,15 @@ impl From<LabelError> for Skip {
 
 /// The agent-side filters and §3.1–3.3: the ignore rules, in order.
 /// Separate from labelling so node inference can apply the same filters.
+/// `ipv6`: §7's `--schema dual`, where rule 2 no longer applies. Addresses
+/// are compared in their [canonical](canonical) form, so an IPv4-mapped
+/// address is its IPv4 address (§7): `::ffff:127.0.0.1` is loopback, and a
+/// flow of IPv4-mapped addresses is no IPv6 flow.
 pub fn ignore_reason(
     flow: &Flow,
     index: &LabelIndex<'_>,
     ignore_udp: bool,
+    ipv6: bool,
 ) -> Option<IgnoreReason> {
     if matches!(flow.event, Some(EventKind::New | EventKind::Update)) {
         return Some(IgnoreReason::EventNotFinal);
@@ -191,29 +201,30 @@ pub fn ignore_reason(
     if !matches!(flow.protocol, Protocol::Tcp | Protocol::Udp) {
         return Some(IgnoreReason::Protocol);
     }
-    let addrs = [flow.orig.src, flow.orig.dst, flow.reply.src, flow.reply.dst];
+    let addrs = [flow.orig.src, flow.orig.dst, flow.reply.src, flow.reply.dst].map(canonical);
     if addrs.iter().any(IpAddr::is_loopback) {
         return Some(IgnoreReason::Loopback);
     }
     if ignore_udp && flow.protocol == Protocol::Udp {
         return Some(IgnoreReason::UdpIgnored);
     }
-    if addrs.iter().any(IpAddr::is_ipv6) {
+    if !ipv6 && addrs.iter().any(IpAddr::is_ipv6) {
         return Some(IgnoreReason::Ipv6);
     }
-    if index.is_node_ip(flow.orig.src) || index.is_node_ip(flow.reply.src) {
+    if index.is_node_ip(addrs[0]) || index.is_node_ip(addrs[2]) {
         return Some(IgnoreReason::NodeFlow);
     }
     None
 }
 
 fn label_inner<'a>(flow: &Flow, ctx: &Context<'a>) -> Result<LabelledFlow<'a>, Skip> {
-    if let Some(r) = ignore_reason(flow, ctx.index, ctx.ignore_udp) {
+    if let Some(r) = ignore_reason(flow, ctx.index, ctx.ignore_udp, ctx.ipv6) {
         return Err(r.into());
     }
     // §3.4: the destination is the reply's source, i.e. after DNAT.
-    let src = (flow.orig.src, flow.orig.sport.unwrap_or(0));
-    let dst = (flow.reply.src, flow.reply.sport.unwrap_or(0));
+    // §7: an IPv4-mapped address is its IPv4 address everywhere.
+    let src = (canonical(flow.orig.src), flow.orig.sport.unwrap_or(0));
+    let dst = (canonical(flow.reply.src), flow.reply.sport.unwrap_or(0));
     let ps = pod_at(ctx.index, src.0)?;
     let pd = pod_at(ctx.index, dst.0)?;
     let on_n = |p: Option<PodInfo<'_>>| p.is_some_and(|p| p.node == ctx.node);
@@ -275,6 +286,19 @@ fn label_inner<'a>(flow: &Flow, ctx: &Context<'a>) -> Result<LabelledFlow<'a>, S
         local: ctx.local,
     });
     Ok(labelled)
+}
+
+/// SPEC §7: an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) as its IPv4
+/// address; any other address unchanged.
+#[inline]
+pub fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => ip,
+        },
+    }
 }
 
 /// §3.5: the pod on `ip` (the choice among candidates is made in [`LabelIndex`]).

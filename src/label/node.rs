@@ -116,7 +116,8 @@ impl<'a> Voter<'a> {
     pub fn add_flow(&self, t: &mut Tally, f: &Flow) {
         let mut hit = [u32::MAX; MAX_VOTES];
         let mut n = 0;
-        for ip in [f.orig.src, f.orig.dst, f.reply.src, f.reply.dst] {
+        // SPEC §7: an IPv4-mapped address is its IPv4 address.
+        for ip in [f.orig.src, f.orig.dst, f.reply.src, f.reply.dst].map(super::canonical) {
             let Some(&(start, len)) = self.by_ip.get(&ip) else {
                 continue;
             };

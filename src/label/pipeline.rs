@@ -403,6 +403,7 @@ mod tests {
             locations: &Locations::none(),
             flags: &FlagRules::none(),
             ignore_udp: false,
+            ipv6: false,
             time: TimeSource::Fixed(0),
         };
         let shared = Arc::new(Mutex::new(Collect::default()));

@@ -32,6 +32,22 @@ impl PrivateNets {
         }
     }
 
+    /// This set plus more CIDRs (SPEC §7: the IPv6 CIDRs of `--subnets`).
+    pub fn and(mut self, more: impl IntoIterator<Item = IpNet>) -> Self {
+        for n in more {
+            let n = n.trunc();
+            if !self.extra.contains(&n) {
+                self.extra.push(n);
+            }
+        }
+        self
+    }
+
+    /// The CIDRs added to the built-in set, in order.
+    pub fn extra(&self) -> &[IpNet] {
+        &self.extra
+    }
+
     pub fn contains(&self, ip: IpAddr) -> bool {
         let builtin = match ip {
             IpAddr::V4(v4) => is_private_v4(v4),
@@ -133,13 +149,38 @@ pub struct SameCloudEmptyRegion {
     pub prefix: IpNet,
 }
 
-/// Classifies `ip` as seen from `local`.
+/// NAT64's well-known prefix (RFC 6052), which EKS IPv6 clusters use to
+/// reach IPv4 hosts.
+pub const NAT64_PREFIX: Ipv6Addr = Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0, 0);
+
+/// SPEC §7: the address a remote is classified by. An IPv4-mapped address
+/// (`::ffff:a.b.c.d`) and a NAT64 address (`64:ff9b::a.b.c.d`) are their
+/// IPv4 address; any other address is itself.
+#[inline]
+pub fn classified_as(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return IpAddr::V4(v4);
+            }
+            let bits = u128::from(v6);
+            if bits >> 32 == u128::from(NAT64_PREFIX) >> 32 {
+                return IpAddr::V4(Ipv4Addr::from(bits as u32));
+            }
+            ip
+        }
+    }
+}
+
+/// Classifies `ip` as seen from `local`: by [`classified_as`]`(ip)`.
 pub fn classify_remote<'a>(
     ip: IpAddr,
     local: &'a LocalSite,
     private: &PrivateNets,
     table: &'a RangeTable,
 ) -> Result<RemoteClass<'a>, SameCloudEmptyRegion> {
+    let ip = classified_as(ip);
     if private.contains(ip) {
         return Ok(RemoteClass::intra_vpc(local, Basis::Private));
     }
@@ -271,6 +312,75 @@ mod tests {
         ] {
             assert!(!p.contains(ip(a)), "{a} should not be private");
         }
+    }
+
+    #[test]
+    fn mapped_and_nat64_addresses_are_classified_by_their_ipv4() {
+        assert_eq!(classified_as(ip("::ffff:52.216.1.1")), ip("52.216.1.1"));
+        assert_eq!(classified_as(ip("64:ff9b::3.5.1.1")), ip("3.5.1.1"));
+        assert_eq!(classified_as(ip("64:ff9b::a00:1")), ip("10.0.0.1"));
+        // not the /96: another 64:ff9b::/32 address (RFC 8215's local use)
+        assert_eq!(
+            classified_as(ip("64:ff9b:1::a00:1")),
+            ip("64:ff9b:1::a00:1")
+        );
+        assert_eq!(classified_as(ip("2600:1f18::1")), ip("2600:1f18::1"));
+        assert_eq!(classified_as(ip("10.0.0.1")), ip("10.0.0.1"));
+        let p = PrivateNets::upstream();
+        let (t, l) = (table(), local());
+        // private set: NAT64 to a VPC address is intra-VPC, no lookup
+        let r = classify_remote(ip("64:ff9b::10.1.2.3"), &l, &p, &t).unwrap();
+        assert_eq!(
+            (r.basis, r.class),
+            (Basis::Private, ConnectionClass::IntraVpc)
+        );
+        // range lookup: the IPv4 prefix answers
+        for a in ["64:ff9b::52.216.8.7", "::ffff:52.216.8.7"] {
+            let r = classify_remote(ip(a), &l, &p, &t).unwrap();
+            assert_eq!(
+                r.basis.prefix().unwrap().to_string(),
+                "52.216.8.0/24",
+                "{a}"
+            );
+            assert_eq!(r.site.unwrap().service, "ec2");
+            assert_eq!(r.class, ConnectionClass::IntraRegion);
+        }
+        assert_eq!(
+            class("64:ff9b::3.5.1.1", &p).unwrap(),
+            ConnectionClass::InterRegion
+        );
+        assert_eq!(
+            class(
+                "::ffff:100.70.1.1",
+                &PrivateNets::with_extra(["100.64.0.0/10".parse().unwrap()])
+            )
+            .unwrap(),
+            ConnectionClass::IntraVpc
+        );
+    }
+
+    #[test]
+    fn ipv6_private_set_and_extra_cidrs() {
+        let p = PrivateNets::upstream();
+        for a in ["fc00::1", "fdff:ffff::1", "fe80::1", "febf::1", "::1", "::"] {
+            assert!(p.contains(ip(a)), "{a} should be private");
+        }
+        for a in ["fbff::1", "fec0::1", "2600:1f18::1", "::2"] {
+            assert!(!p.contains(ip(a)), "{a} should not be private");
+        }
+        let p = PrivateNets::with_extra(["2600:1f18:1234::/56".parse().unwrap()])
+            .and(["2600:1f18:9999:ab00::/56".parse().unwrap()]);
+        assert!(p.contains(ip("2600:1f18:1234:ff::1")));
+        assert!(p.contains(ip("2600:1f18:9999:abff::1")));
+        assert!(!p.contains(ip("2600:1f18:1234:100::1")));
+        // an IPv4 CIDR holds no IPv6 address and vice versa
+        let p = PrivateNets::with_extra([
+            "100.64.0.0/10".parse().unwrap(),
+            "2600::/16".parse().unwrap(),
+        ]);
+        assert!(p.contains(ip("100.64.0.1")) && p.contains(ip("2600::1")));
+        assert!(!p.contains(ip("100.0.0.1")));
+        assert_eq!(p.extra().len(), 2);
     }
 
     #[test]

@@ -164,6 +164,7 @@ impl Fixture {
             locations: &self.locations,
             flags: &self.flags,
             ignore_udp: false,
+            ipv6: false,
             time: TimeSource::EventOr(1_700_000_000),
         }
     }
@@ -363,6 +364,7 @@ fn udp_is_ignored_only_with_ignore_udp() {
     assert_eq!(l.proto, Protocol::Udp);
     let ctx = Context {
         ignore_udp: true,
+        ipv6: false,
         ..fx.ctx()
     };
     assert_eq!(
@@ -410,6 +412,7 @@ fn udp_ignored_is_checked_before_ipv6() {
     );
     let ctx = Context {
         ignore_udp: true,
+        ipv6: false,
         ..fx.ctx()
     };
     assert_eq!(
@@ -828,3 +831,6 @@ fn node_name_decides_what_is_local() {
 
 // SPEC §6: zones, locations and connection flags.
 mod section6;
+
+// SPEC §7: IPv6 flows under --schema dual.
+mod section7;

@@ -85,7 +85,13 @@ fn arrow_type(field: Field) -> DataType {
         Field::IntervalStartTime => DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
         Field::IntervalSeconds | Field::Port(_) => DataType::UInt16,
         Field::Bytes | Field::Packets => DataType::UInt64,
-        Field::Run(_) | Field::Text(_) | Field::Direction | Field::Ip(..) => dictionary_type(),
+        Field::Run(_) | Field::Text(_) | Field::Direction | Field::Ip(_, IpType::V4) => {
+            dictionary_type()
+        }
+        // SPEC §7: the 16 bytes of the address in network order, the
+        // encoding ClickHouse itself writes for `IPv6` and loads into it
+        // (tests/clickhouse_compat.py proves the load).
+        Field::Ip(_, IpType::V6) => DataType::FixedSizeBinary(16),
         Field::ConnectionFlags => DataType::Map(flags_field(), false),
     }
 }
@@ -160,8 +166,9 @@ impl TextColumn {
     }
 }
 
-/// An address column: dictionary keys by the address as a number, its text
-/// formatted once per row group.
+/// An address column: dictionary keys by the address as a number; the
+/// dictionary holds each address once per row group, as IPv4 text or as
+/// IPv6's 16 bytes (SPEC §7).
 struct IpColumn<A> {
     col: DictColumn,
     index: FxHashMap<u128, u32>,
@@ -169,10 +176,40 @@ struct IpColumn<A> {
     _address: std::marker::PhantomData<A>,
 }
 
-impl<A: Copy + std::fmt::Display + Into<IpNumber>> IpColumn<A> {
+/// How an address type goes into its column's dictionary.
+trait IpValue: Copy {
+    const KIND: Kind;
+    fn number(self) -> u128;
+    fn add(self, col: &mut DictColumn, text: &mut String) -> u32;
+}
+
+impl IpValue for Ipv4Addr {
+    const KIND: Kind = Kind::Text;
+    fn number(self) -> u128 {
+        u128::from(u32::from(self))
+    }
+    fn add(self, col: &mut DictColumn, text: &mut String) -> u32 {
+        use std::fmt::Write as _;
+        text.clear();
+        let _ = write!(text, "{self}");
+        col.add(text.as_bytes())
+    }
+}
+
+impl IpValue for Ipv6Addr {
+    const KIND: Kind = Kind::Fixed16;
+    fn number(self) -> u128 {
+        u128::from(self)
+    }
+    fn add(self, col: &mut DictColumn, _: &mut String) -> u32 {
+        col.add_fixed16(&self.octets())
+    }
+}
+
+impl<A: IpValue> IpColumn<A> {
     fn new() -> Result<IpColumn<A>, ParquetError> {
         Ok(IpColumn {
-            col: DictColumn::new(Kind::Text)?,
+            col: DictColumn::new(A::KIND)?,
             index: FxHashMap::default(),
             text: String::new(),
             _address: std::marker::PhantomData,
@@ -181,14 +218,11 @@ impl<A: Copy + std::fmt::Display + Into<IpNumber>> IpColumn<A> {
 
     #[inline]
     fn push2(&mut self, ip: A) {
-        let number = ip.into().0;
+        let number = ip.number();
         let k = match self.index.get(&number) {
             Some(&k) => k,
             None => {
-                use std::fmt::Write as _;
-                self.text.clear();
-                let _ = write!(self.text, "{ip}");
-                let k = self.col.add(self.text.as_bytes());
+                let k = ip.add(&mut self.col, &mut self.text);
                 self.index.insert(number, k);
                 k
             }
@@ -199,21 +233,6 @@ impl<A: Copy + std::fmt::Display + Into<IpNumber>> IpColumn<A> {
     fn close(&mut self, descr: ColumnDescPtr, rows: u64) -> ChunkResult {
         self.index.clear();
         self.col.close(descr, rows)
-    }
-}
-
-/// An address as a dictionary key.
-struct IpNumber(u128);
-
-impl From<Ipv4Addr> for IpNumber {
-    fn from(ip: Ipv4Addr) -> Self {
-        IpNumber(u128::from(u32::from(ip)))
-    }
-}
-
-impl From<Ipv6Addr> for IpNumber {
-    fn from(ip: Ipv6Addr) -> Self {
-        IpNumber(u128::from(ip))
     }
 }
 
@@ -863,7 +882,7 @@ mod tests {
     }
 
     #[test]
-    fn dual_addresses_are_ipv6_text() {
+    fn dual_addresses_are_16_bytes_in_network_order() {
         let mut w =
             ParquetWriter::with_writer(Vec::new(), "t".into(), Schema::Dual, &meta(&[])).unwrap();
         let mut f = flow("a");
@@ -871,16 +890,26 @@ mod tests {
         w.write_flows(&[f]).unwrap();
         let (bytes, _) = w.into_inner().unwrap();
         let batch = &batches(bytes)[0];
-        let text = |name: &str| {
-            let dict = batch
-                .column_by_name(name)
-                .unwrap()
-                .as_dictionary::<Int32Type>();
-            let values = dict.values().as_string::<i32>();
-            values.value(dict.keys().value(0) as usize).to_string()
+        let ips = |name: &str| {
+            let col = batch.column_by_name(name).unwrap().as_fixed_size_binary();
+            assert_eq!(col.value_length(), 16);
+            (0..col.len())
+                .map(|i| {
+                    let octets: [u8; 16] = col.value(i).try_into().unwrap();
+                    Ipv6Addr::from(octets).to_string()
+                })
+                .collect::<Vec<_>>()
         };
-        assert_eq!(text("localIP"), "::ffff:10.244.1.11");
-        assert_eq!(text("remoteIP"), "2600:1f18::5");
+        assert_eq!(ips("localIP"), ["::ffff:10.244.1.11"; 2]);
+        assert_eq!(ips("remoteIP"), ["2600:1f18::5"; 2]);
+        assert_eq!(
+            batch
+                .column_by_name("remoteIP")
+                .unwrap()
+                .as_fixed_size_binary()
+                .value(0)[..4],
+            [0x26, 0x00, 0x1f, 0x18]
+        );
     }
 
     /// The column's values as text, whatever arrow type the reader gives.
@@ -892,6 +921,15 @@ mod tests {
                 // Its number (text with a zone needs chrono-tz).
                 assert_eq!(*unit, TimeUnit::Millisecond);
                 col = arrow::compute::cast(&col, &DataType::Int64).unwrap();
+            }
+            if let DataType::FixedSizeBinary(16) = col.data_type() {
+                // An IPv6 address (SPEC §7), shown as the CSV shows it.
+                let b = col.as_fixed_size_binary();
+                out.extend((0..b.len()).map(|i| {
+                    let octets: [u8; 16] = b.value(i).try_into().unwrap();
+                    Ipv6Addr::from(octets).to_string()
+                }));
+                continue;
             }
             let col = arrow::compute::cast(&col, &DataType::Utf8).unwrap();
             let col = col.as_string::<i32>();

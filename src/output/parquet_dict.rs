@@ -48,6 +48,8 @@ pub(super) enum Kind {
     Int32,
     /// INT64 (timestamps).
     Int64,
+    /// FIXED_LEN_BYTE_ARRAY(16) (IPv6 addresses, network order).
+    Fixed16,
 }
 
 /// A dictionary-encoded column of the open row group: its dictionary, the
@@ -98,6 +100,17 @@ impl DictColumn {
         key
     }
 
+    /// Adds 16 bytes to a `Fixed16` dictionary; returns its key. (PLAIN
+    /// FIXED_LEN_BYTE_ARRAY is the bytes alone, no length.)
+    #[inline]
+    pub fn add_fixed16(&mut self, value: &[u8; 16]) -> u32 {
+        debug_assert_eq!(self.kind, Kind::Fixed16);
+        let key = self.entries;
+        self.dict.extend_from_slice(value);
+        self.entries += 1;
+        key
+    }
+
     /// Adds an integer (which must fit the column's type); returns its key.
     #[inline]
     pub fn add_int(&mut self, value: i64) -> u32 {
@@ -105,7 +118,7 @@ impl DictColumn {
         match self.kind {
             Kind::Int32 => self.dict.extend_from_slice(&(value as i32).to_le_bytes()),
             Kind::Int64 => self.dict.extend_from_slice(&value.to_le_bytes()),
-            Kind::Text => unreachable!("an integer in a text dictionary"),
+            Kind::Text | Kind::Fixed16 => unreachable!("an integer in a byte dictionary"),
         }
         self.min_max = Some(match self.min_max {
             Some((lo, hi)) => (lo.min(value), hi.max(value)),
@@ -157,7 +170,9 @@ impl DictColumn {
             Kind::Int32 => {
                 Statistics::int32(Some(lo as i32), Some(hi as i32), None, Some(0), false)
             }
-            Kind::Int64 | Kind::Text => Statistics::int64(Some(lo), Some(hi), None, Some(0), false),
+            Kind::Int64 | Kind::Text | Kind::Fixed16 => {
+                Statistics::int64(Some(lo), Some(hi), None, Some(0), false)
+            }
         });
         let dict_data = self.compressor.compress(&dict).map_err(zstd_error)?;
         let dictionary = Page::DictionaryPage {

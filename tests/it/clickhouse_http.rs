@@ -972,3 +972,79 @@ fn the_docs_sql_parses_and_its_queries_answer_from_the_rows() {
         .collect();
     assert_eq!(got, egress);
 }
+
+/// SPEC §7 + §10: `--schema dual --create-table` makes `network_flows_dual`
+/// and the real dual-stack dump's rows go in with their IPv6 addresses:
+/// `toString()` of every address equals the CSV the same run wrote.
+#[test]
+fn dual_rows_go_into_network_flows_dual_with_their_addresses() {
+    let Some(server) = ChServer::start(&[]) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("flows.csv");
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/ipv6");
+    let mut cmd = isolated(env!("CARGO_BIN_EXE_kubenetmon"));
+    cmd.arg("label")
+        .arg(format!(
+            "ip-10-0-1-10.ec2.internal={data}/dumps/list-default.txt"
+        ))
+        .args(["--inventory", &format!("{data}/inventory.json")])
+        .args(["--ranges", &format!("{data}/ranges")])
+        .args([
+            "--clickhouse",
+            &server.url(),
+            "--table",
+            "network_flows_dual",
+        ])
+        .args([
+            "--schema",
+            "dual",
+            "--create-table",
+            "-q",
+            "--timestamp",
+            &stamp(),
+        ])
+        .args(["-o", csv.to_str().unwrap()]);
+    for v in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        cmd.env_remove(v);
+    }
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let types = server.query(
+        "SELECT name, type FROM system.columns WHERE table = 'network_flows_dual' \
+         AND name IN ('localIP', 'remoteIP') ORDER BY name FORMAT TabSeparated",
+    );
+    assert_eq!(types, "localIP\tIPv6\nremoteIP\tIPv6\n");
+    let mut want: Vec<String> = {
+        let mut r = csv::Reader::from_path(&csv).unwrap();
+        let h = r.headers().unwrap().clone();
+        let at = |n: &str| h.iter().position(|c| c == n).unwrap();
+        let (l, rm, b) = (at("localIP"), at("remoteIP"), at("bytes"));
+        r.records()
+            .map(|rec| {
+                let rec = rec.unwrap();
+                format!("{}\t{}\t{}", &rec[l], &rec[rm], &rec[b])
+            })
+            .collect()
+    };
+    want.sort();
+    assert_eq!(want.len(), 14);
+    assert!(want
+        .iter()
+        .any(|r| r.starts_with("::ffff:10.244.1.11\t::ffff:192.0.2.10\t")));
+    let got = server.query(
+        "SELECT toString(localIP), toString(remoteIP), bytes FROM network_flows_dual \
+         ORDER BY 1, 2, 3 FORMAT TabSeparated",
+    );
+    let mut got: Vec<String> = got.lines().map(str::to_string).collect();
+    got.sort();
+    assert_eq!(got, want);
+}

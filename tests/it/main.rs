@@ -20,6 +20,7 @@ mod conntrack_props;
 mod docs_queries;
 mod inventory;
 mod inventory_stdin;
+mod ipv6;
 mod label;
 mod label_baseline;
 mod output_clickhouse;

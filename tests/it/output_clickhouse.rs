@@ -3,7 +3,7 @@
 //! binary's output for the bundled demo. Without python3 and chdb it skips,
 //! except under CI=true, where it fails (support::require).
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::process::Command;
 
 use kubenetmon::model::{
@@ -43,6 +43,17 @@ fn run(args: &[&str]) {
 
 #[test]
 fn sink_files_load_into_clickhouse() {
+    sink_files(Schema::Upstream);
+}
+
+/// SPEC §7: the sinks' dual-schema files (IPv4 as IPv4-mapped, IPv6 in
+/// every third flow) load into `network_flows_dual`, addresses intact.
+#[test]
+fn dual_sink_files_load_into_clickhouse() {
+    sink_files(Schema::Dual);
+}
+
+fn sink_files(schema: Schema) {
     let dir = tempfile::tempdir().unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -74,6 +85,13 @@ fn sink_files_load_into_clickhouse() {
                 IpAddr::V4(Ipv4Addr::new(34, 107, (i % 90) as u8, 1)),
                 65_535,
             );
+            if schema == Schema::Dual && i % 3 == 0 {
+                local.ip = IpAddr::V6(Ipv6Addr::new(
+                    0x2600, 0x1f18, 0x4a1, 0xc701, 0, 0, 0, i as u16,
+                ));
+                remote.ip =
+                    IpAddr::V6(Ipv6Addr::new(0x2a05, 0xd018, 0, 0, 0, 0, (i % 7) as u16, 1));
+            }
             if class == ConnectionClass::IntraVpc {
                 remote.pod = &pods[(i * 5) % pods.len()];
             }
@@ -123,7 +141,7 @@ fn sink_files_load_into_clickhouse() {
         .collect();
     let mut rows = 0;
     for name in ["flows.csv", "flows.parquet"] {
-        let mut sink = open_path(&dir.path().join(name), None, Schema::Upstream, &meta).unwrap();
+        let mut sink = open_path(&dir.path().join(name), None, schema, &meta).unwrap();
         for chunk in flows.chunks(1000) {
             sink.write_batch(chunk).unwrap();
         }
@@ -157,4 +175,18 @@ fn sink_files_load_into_clickhouse() {
 #[test]
 fn demo_output_loads_into_clickhouse() {
     run(&[env!("CARGO_BIN_EXE_kubenetmon")]);
+}
+
+/// SPEC §7: the demo's IPv4 rows under `--schema dual` (all IPv4-mapped).
+#[test]
+fn demo_dual_output_loads_into_clickhouse() {
+    run(&[env!("CARGO_BIN_EXE_kubenetmon"), "--", "--schema", "dual"]);
+}
+
+/// SPEC §7: the real dual-stack dump's rows, both schemas, into their tables.
+#[test]
+fn ipv6_dump_loads_into_both_tables() {
+    let bin = env!("CARGO_BIN_EXE_kubenetmon");
+    run(&[bin, "--ipv6", "--", "--schema", "dual"]);
+    run(&[bin, "--ipv6"]);
 }

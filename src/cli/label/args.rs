@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use kubenetmon::output::Format;
+use kubenetmon::output::{Format, Schema};
 use kubenetmon::time::parse_timestamp;
 
 use super::baseline::BaselineArgs;
@@ -39,6 +39,9 @@ Examples:
   kubenetmon label dumps/ -i cluster.json --subnets subnets.json --nat-gateway \\
       --gateway-endpoint s3 --flag NLB=10.0.100.0/24 -o flows.parquet
 
+  # Dual-stack or IPv6 cluster: label IPv6 flows too, into the network_flows_dual table
+  kubenetmon label dumps/ -i cluster.json --schema dual -o flows.parquet
+
   # Check that a dump parses, without an inventory or ranges
   kubenetmon label dump.txt --dry-run --summary-json summary.json
 
@@ -49,6 +52,13 @@ Examples:
 
 Exit codes: 0 ok (also when flows were ignored or could not be labelled), 1 runtime error,
 2 usage error.";
+
+/// `--schema`: clap lists the choices when the value is none of them (exit 2).
+fn schema_parser() -> impl clap::builder::TypedValueParser<Value = Schema> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(Schema::ALL.map(Schema::as_str))
+        .map(|s| s.parse::<Schema>().expect("one of Schema::ALL"))
+}
 
 #[derive(Debug, Args)]
 #[command(after_long_help = EXAMPLES, after_help = "Run with --help for examples.")]
@@ -107,6 +117,14 @@ pub struct LabelArgs {
     /// Output format, when the file name does not tell
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<Format>,
+    /// Output table: upstream (network_flows_0, IPv4 only) or dual (network_flows_dual, IPv6 too)
+    ///
+    /// `upstream`: upstream's table, IPv4 address columns; IPv6 flows are ignored and counted.
+    /// `dual`: localIP/remoteIP typed IPv6 (IPv4 as ::ffff:a.b.c.d) and IPv6 flows labelled
+    /// (SPEC §7; DDL in docs/schema.md)
+    #[arg(long, value_name = "SCHEMA", env = "KUBENETMON_SCHEMA", default_value = "upstream",
+          value_parser = schema_parser())]
+    pub schema: Schema,
     /// Worker threads [default: all cores]
     #[arg(long, short = 'j', value_name = "N", env = "KUBENETMON_THREADS")]
     pub threads: Option<usize>,

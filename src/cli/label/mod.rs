@@ -104,6 +104,7 @@ fn execute(
             locations: &lab.locations,
             flags: &lab.flags,
             ignore_udp: lab.ignore_udp,
+            ipv6: lab.schema == kubenetmon::output::Schema::Dual,
             time: input.time,
         };
         let sink_ref: Option<&mut dyn Sink> = match sink.as_mut() {

@@ -80,6 +80,8 @@ pub struct LabelPlan {
     pub keep_going: bool,
     /// Range providers whose file was absent (named in the summary).
     pub skipped_providers: Vec<String>,
+    /// `--schema` (SPEC §7), also named in the summary JSON.
+    pub schema: Schema,
     /// `--clickhouse`: rows go into a ClickHouse table too (SPEC §10).
     pub clickhouse: Option<ClickHousePlan>,
     /// `--interval-seconds` (also for `--baseline`'s gap warning).
@@ -250,6 +252,7 @@ impl LabelPlan {
             dry_run: args.dry_run,
             keep_going: args.keep_going,
             skipped_providers: Vec::new(),
+            schema: args.schema,
             clickhouse,
             interval_seconds: args.interval_seconds,
         };
@@ -312,12 +315,16 @@ impl LabelPlan {
             inventory,
             table: loaded.table,
             local,
-            private: args.local.private_nets(),
+            // SPEC §7: the IPv6 CIDRs of --subnets are private too.
+            private: args
+                .local
+                .private_nets()
+                .and(zones.subnet_ipv6().iter().copied()),
             zones,
             locations,
             flags,
             ignore_udp: args.ignore_udp,
-            schema: Schema::Upstream,
+            schema: args.schema,
             meta,
         });
         Ok(plan)

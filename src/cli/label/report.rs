@@ -124,6 +124,11 @@ pub fn finish(
             for (key, json, _) in &reporter.sections {
                 map.insert(key.to_string(), json.clone());
             }
+            // SPEC §7
+            map.insert("schema".into(), plan.schema.as_str().into());
+            if let Some(hint) = ipv6_hint(s) {
+                map.insert("hints".into(), serde_json::json!([hint]));
+            }
         }
         let mut text = serde_json::to_string_pretty(&value)?;
         text.push('\n');
@@ -177,6 +182,19 @@ pub fn finish(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// SPEC §7: under `--schema upstream`, IPv6 flows are ignored; say how many
+/// and how to keep them (`None` when there were none).
+pub fn ipv6_hint(s: &Summary) -> Option<String> {
+    let n = s.ignored(IgnoreReason::Ipv6);
+    (n > 0).then(|| {
+        format!(
+            "{n} IPv6 flow{} ignored: --schema upstream (network_flows_0) holds IPv4 addresses \
+             only; --schema dual labels them into network_flows_dual (docs/schema.md)",
+            if n == 1 { " was" } else { "s were" }
+        )
+    })
 }
 
 /// The end-of-run summary on stderr.
@@ -307,6 +325,9 @@ pub fn summary_text(
             "  range providers skipped (file absent): {}",
             skipped.join(", ")
         );
+    }
+    if let Some(hint) = ipv6_hint(s) {
+        let _ = writeln!(o, "  note: {hint}");
     }
     o
 }
