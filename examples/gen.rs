@@ -20,6 +20,10 @@
 //! the thread count: every chunk of lines has its own RNG derived from the
 //! seed, the node and the chunk number.
 //!
+//! `--single-node --dump-to-stdout` streams the one dump to stdout instead
+//! (any size, never stored; the inventory is still written to `--out`):
+//! `scripts/stress.sh` pipes 10 GB of it into `kubenetmon label -`.
+//!
 //! `--ipv6-share F` makes the cluster dual-stack the way EKS does it: an
 //! IPv6 /56 per cluster inside the region's EC2 prefix, a /64 per zone's
 //! subnet, a /80 per node from which its pods get their addresses, and an
@@ -77,6 +81,11 @@ struct Args {
     /// the first node); its name is printed on stdout
     #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
     single_node: Option<String>,
+    /// With --single-node: write the dump to stdout instead of
+    /// DIR/dumps/NAME.txt (streamed, never stored: for load tests of any
+    /// size, e.g. scripts/stress.sh); the node's name goes to stderr
+    #[arg(long, requires = "single_node")]
+    dump_to_stdout: bool,
     /// Region of the cluster (zones REGION a/b/c)
     #[arg(long, default_value = "us-east-1")]
     region: String,
@@ -1653,12 +1662,17 @@ const CHUNK: u64 = 32 * 1024;
 /// so CPU and disk overlap.
 fn write_dump(path: &Path, g: &Gen, seed: u64, lines: u64) -> Result<()> {
     let f = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    stream_dump(f, g, seed, lines).with_context(|| format!("writing {}", path.display()))
+}
+
+/// The lines of one node's dump, in order, to `out`.
+fn stream_dump(out: impl Write + Send, g: &Gen, seed: u64, lines: u64) -> std::io::Result<()> {
     let chunks = lines.div_ceil(CHUNK);
     let batch = (rayon::current_num_threads() as u64 * 2).max(2);
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(2);
     std::thread::scope(|scope| {
         let writer = scope.spawn(move || -> std::io::Result<()> {
-            let mut w = BufWriter::with_capacity(1 << 20, f);
+            let mut w = BufWriter::with_capacity(1 << 20, out);
             for bufs in rx {
                 for b in bufs {
                     w.write_all(&b)?;
@@ -1688,10 +1702,7 @@ fn write_dump(path: &Path, g: &Gen, seed: u64, lines: u64) -> Result<()> {
             start = end;
         }
         drop(tx);
-        writer
-            .join()
-            .expect("writer thread panicked")
-            .with_context(|| format!("writing {}", path.display()))
+        writer.join().expect("writer thread panicked")
     })
 }
 
@@ -1731,9 +1742,19 @@ fn main() -> Result<()> {
                 format: args.format,
                 ipv6_ppm: ppm(args.ipv6_share),
             };
-            let path = dumps.join(format!("{}.txt", cluster.nodes[node].name));
-            write_dump(&path, &g, args.seed, args.lines)?;
-            written.push((node, path, args.lines));
+            if args.dump_to_stdout {
+                eprintln!("gen: node {}", cluster.nodes[node].name);
+                match stream_dump(std::io::stdout(), &g, args.seed, args.lines) {
+                    // The reader stopped early (`| head`): its choice.
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                    r => r.context("writing the dump to stdout")?,
+                }
+                written.push((node, PathBuf::from("-"), args.lines));
+            } else {
+                let path = dumps.join(format!("{}.txt", cluster.nodes[node].name));
+                write_dump(&path, &g, args.seed, args.lines)?;
+                written.push((node, path, args.lines));
+            }
         }
         None => {
             let n = cluster.nodes.len() as u64;
@@ -1775,7 +1796,10 @@ fn main() -> Result<()> {
         manifest["ipv6_cluster_prefix"] = json!(format!("{}/56", ip6_str(v6.cluster)));
     }
     write_json(&args.out.join("manifest.json"), &manifest)?;
-    if let Some((n, _, _)) = written.first().filter(|_| args.single_node.is_some()) {
+    if let Some((n, _, _)) = written
+        .first()
+        .filter(|_| args.single_node.is_some() && !args.dump_to_stdout)
+    {
         println!("{}", cluster.nodes[*n].name);
     }
     eprintln!(
@@ -1853,6 +1877,31 @@ mod tests {
             .filter_map(|t| t.strip_prefix(key))
             .nth(nth)
             .unwrap_or_else(|| panic!("no {key} #{nth} in {line}"))
+    }
+
+    #[test]
+    fn a_streamed_dump_is_its_chunks_in_order() {
+        let a = args(&[]);
+        let c = build_cluster(&a).unwrap();
+        let r = remotes(a.seed, &builtin_pools());
+        let g = Gen {
+            c: &c,
+            r: &r,
+            node: 1,
+            format: a.format,
+            ipv6_ppm: ppm(a.ipv6_share),
+        };
+        let mut out = Vec::new();
+        stream_dump(&mut out, &g, a.seed, CHUNK + 100).unwrap();
+        let want = lines(&a, 1, CHUNK, 0) + &lines(&a, 1, 100, 1);
+        assert!(String::from_utf8(out).unwrap() == want);
+        // stdout holds one dump only
+        assert!(Args::try_parse_from(["gen", "--out", "x", "--dump-to-stdout"]).is_err());
+        assert!(
+            Args::try_parse_from(["gen", "--out", "x", "--single-node", "--dump-to-stdout"])
+                .unwrap()
+                .dump_to_stdout
+        );
     }
 
     #[test]

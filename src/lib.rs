@@ -5,6 +5,7 @@
 //! ranges ([`ranges`]) in the labeller ([`label`]), and writes rows for
 //! ClickHouse's `network_flows_0` table ([`output`]).
 
+pub mod classify;
 pub mod conntrack;
 pub mod dumps;
 pub mod fetch;

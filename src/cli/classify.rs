@@ -3,14 +3,13 @@
 //! are known.
 
 use std::io::{self, BufRead, IsTerminal, Write};
-use std::net::IpAddr;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use kubenetmon::inventory::{self, Inventory};
-use kubenetmon::label::{classify_remote, LabelIndex, LocalSite, PodSlot, PrivateNets};
-use kubenetmon::ranges::RangeTable;
+use kubenetmon::classify::{answer, tokens, Answer, Owner, Pods};
+use kubenetmon::inventory;
+use kubenetmon::label::LabelIndex;
 use serde::Serialize;
 
 use super::common::{InventoryArgs, LocalArgs, RangeSourceArgs};
@@ -47,82 +46,6 @@ pub struct ClassifyArgs {
     pub quiet: bool,
 }
 
-/// What one input turned into.
-enum Answer<'a> {
-    Found {
-        ip: IpAddr,
-        cloud: String,
-        region: String,
-        service: String,
-        prefix: String,
-        class: Option<&'static str>,
-        /// §3.9 refused to classify (a same-cloud prefix with no region).
-        error: Option<String>,
-        /// Who has the address in the inventory, when one was given.
-        owner: Option<Owner<'a>>,
-    },
-    Unparsable {
-        input: String,
-    },
-}
-
-/// An address's holder in the inventory: a node's InternalIP comes first
-/// (hostNetwork pods share it, so no pod is named), then §3.5's pod choice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Owner<'a> {
-    Node(&'a str),
-    Pod {
-        namespace: &'a str,
-        name: &'a str,
-        /// `spec.nodeName`; empty when unscheduled.
-        node: &'a str,
-    },
-    /// Several pods that are neither Succeeded nor Failed (§3.5's `multiple_pods`).
-    MultiplePods(usize),
-}
-
-/// Who has `ip` in `inv`; IPv4-mapped IPv6 counts as its IPv4 address.
-fn owner<'a>(ip: IpAddr, inv: &'a Inventory, pods: &LabelIndex<'a>) -> Option<Owner<'a>> {
-    let ip = ip.to_canonical();
-    if let Some(node) = inv.node_by_internal_ip(ip) {
-        return Some(Owner::Node(&node.name));
-    }
-    Some(match *pods.pod(ip)? {
-        PodSlot::One(p) => Owner::Pod {
-            namespace: p.namespace,
-            name: p.name,
-            node: p.node,
-        },
-        PodSlot::Multiple(n) => Owner::MultiplePods(n),
-    })
-}
-
-impl Owner<'_> {
-    /// `namespace/name`.
-    fn pod(&self) -> Option<String> {
-        match self {
-            Owner::Pod {
-                namespace, name, ..
-            } => Some(format!("{namespace}/{name}")),
-            _ => None,
-        }
-    }
-
-    fn node(&self) -> Option<&str> {
-        match *self {
-            Owner::Node(n) | Owner::Pod { node: n, .. } => Some(n).filter(|n| !n.is_empty()),
-            Owner::MultiplePods(_) => None,
-        }
-    }
-
-    fn multiple(&self) -> Option<usize> {
-        match *self {
-            Owner::MultiplePods(n) => Some(n),
-            _ => None,
-        }
-    }
-}
-
 /// §5.2's line, keys in its order; the inventory's keys after them, only when known.
 #[derive(Serialize)]
 struct JsonFound<'a> {
@@ -156,61 +79,13 @@ fn unparsable_message(input: &str) -> String {
     format!("{input:?} is not an IPv4 or IPv6 address")
 }
 
-/// The inventory and its pod index, when `--inventory` was given.
-type Pods<'a> = Option<(&'a Inventory, LabelIndex<'a>)>;
-
-fn answer<'a>(
-    input: &str,
-    table: &RangeTable,
-    local: Option<&LocalSite>,
-    private: &PrivateNets,
-    pods: &Pods<'a>,
-) -> Answer<'a> {
-    let Ok(ip) = input.trim().parse::<IpAddr>() else {
-        return Answer::Unparsable {
-            input: input.to_string(),
-        };
-    };
-    let owner = pods.as_ref().and_then(|(inv, idx)| owner(ip, inv, idx));
-    let looked_up = |error: Option<String>| {
-        let m = table.lookup(ip);
-        Answer::Found {
-            ip,
-            cloud: m.map_or("", |m| m.detail.cloud.as_str()).to_string(),
-            region: m.map_or("", |m| m.detail.region.as_str()).to_string(),
-            service: m.map_or("", |m| m.detail.service.as_str()).to_string(),
-            prefix: m.map_or(String::new(), |m| m.prefix.to_string()),
-            class: None,
-            error,
-            owner,
-        }
-    };
-    match local {
-        None => looked_up(None),
-        Some(local) => match classify_remote(ip, local, private, table) {
-            Ok(r) => Answer::Found {
-                ip,
-                cloud: r.site.map_or("", |s| s.owner.as_str()).to_string(),
-                region: r.site.map_or("", |s| s.region.as_str()).to_string(),
-                service: r.site.map_or("", |s| s.service).to_string(),
-                prefix: r.basis.prefix().map_or(String::new(), |p| p.to_string()),
-                class: Some(r.class.as_str()),
-                error: None,
-                owner,
-            },
-            Err(e) => looked_up(Some(e.to_string())),
-        },
-    }
-}
-
 /// The inputs in order: arguments, with `-` (or no arguments and a piped
 /// stdin) standing for stdin's whitespace-separated tokens.
 fn inputs(args: &[String]) -> anyhow::Result<Vec<String>> {
     let read_stdin = |out: &mut Vec<String>| -> anyhow::Result<()> {
         for line in io::stdin().lock().lines() {
             let line = line.context("cannot read addresses from stdin")?;
-            let line = line.split('#').next().unwrap_or("");
-            out.extend(line.split_whitespace().map(str::to_string));
+            out.extend(tokens(&line).map(str::to_string));
         }
         Ok(())
     };

@@ -313,35 +313,66 @@ fn parse_document(bytes: &[u8], source: &str) -> Result<Vec<Parsed>, InventoryEr
 /// same (kind, namespace, name) in several files is one object, and the
 /// last file wins. Errors name the file and, for JSON errors, line/column.
 pub fn load(paths: &[PathBuf]) -> Result<Inventory, InventoryError> {
-    let mut order: Vec<Parsed> = Vec::new();
-    let mut seen: HashMap<(Kind, String, String), usize> = HashMap::new();
+    let mut merged = Merged::default();
     for path in paths {
         let source = display(path);
         let bytes = read_source(path)?;
-        for obj in parse_document(&bytes, &source)? {
+        merged.add(&bytes, &source)?;
+    }
+    merged.finish()
+}
+
+/// [`load`] for documents already in memory (already decompressed), each
+/// with the name its errors give: the same parsing and merging, no I/O.
+/// For callers that hold the JSON (tests, fuzzing).
+pub fn load_documents<'a>(
+    documents: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+) -> Result<Inventory, InventoryError> {
+    let mut merged = Merged::default();
+    for (source, bytes) in documents {
+        merged.add(bytes, source)?;
+    }
+    merged.finish()
+}
+
+/// The objects of the documents so far, in first-seen order, each
+/// (kind, namespace, name) once with its last version.
+#[derive(Default)]
+struct Merged {
+    order: Vec<Parsed>,
+    seen: HashMap<(Kind, String, String), usize>,
+}
+
+impl Merged {
+    fn add(&mut self, bytes: &[u8], source: &str) -> Result<(), InventoryError> {
+        for obj in parse_document(bytes, source)? {
             let key = match &obj {
                 Parsed::Pod(p) => (Kind::Pod, p.namespace.clone(), p.name.clone()),
                 Parsed::Node(n) => (Kind::Node, String::new(), n.name.clone()),
                 Parsed::Service(s) => (Kind::Service, s.namespace.clone(), s.name.clone()),
             };
-            match seen.get(&key) {
-                Some(&i) => order[i] = obj,
+            match self.seen.get(&key) {
+                Some(&i) => self.order[i] = obj,
                 None => {
-                    seen.insert(key, order.len());
-                    order.push(obj);
+                    self.seen.insert(key, self.order.len());
+                    self.order.push(obj);
                 }
             }
         }
+        Ok(())
     }
-    let (mut pods, mut nodes, mut services) = (Vec::new(), Vec::new(), Vec::new());
-    for obj in order {
-        match obj {
-            Parsed::Pod(p) => pods.push(p),
-            Parsed::Node(n) => nodes.push(n),
-            Parsed::Service(s) => services.push(s),
+
+    fn finish(self) -> Result<Inventory, InventoryError> {
+        let (mut pods, mut nodes, mut services) = (Vec::new(), Vec::new(), Vec::new());
+        for obj in self.order {
+            match obj {
+                Parsed::Pod(p) => pods.push(p),
+                Parsed::Node(n) => nodes.push(n),
+                Parsed::Service(s) => services.push(s),
+            }
         }
+        Inventory::from_objects(pods, nodes, services)
     }
-    Inventory::from_objects(pods, nodes, services)
 }
 
 #[cfg(test)]
@@ -461,6 +492,29 @@ mod tests {
             err.contains("items[0]: a Pod without metadata.name"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn documents_in_memory_load_as_files_do() {
+        let first = br#"{"kind":"List","items":[
+            {"kind":"Pod","metadata":{"name":"a","namespace":"n"},"status":{"podIP":"10.0.0.5"}},
+            {"kind":"Node","metadata":{"name":"n1"},"status":{"addresses":[{"type":"InternalIP","address":"10.0.1.1"}]}}]}"#;
+        let second = br#"{"kind":"Pod","metadata":{"name":"a","namespace":"n"},"status":{"podIP":"10.0.0.6"}}"#;
+        let dir = tempfile::tempdir().unwrap();
+        let (p1, p2) = (dir.path().join("1.json"), dir.path().join("2.json"));
+        std::fs::write(&p1, first).unwrap();
+        std::fs::write(&p2, second).unwrap();
+        let from_files = load(&[p1, p2]).unwrap();
+        let in_memory =
+            load_documents([("1.json", &first[..]), ("2.json", &second[..])]).unwrap();
+        for inv in [&from_files, &in_memory] {
+            // one pod, the second document's version of it
+            assert_eq!(inv.pods().len(), 1);
+            assert_eq!(inv.pods()[0].ips, ["10.0.0.6".parse::<IpAddr>().unwrap()]);
+            assert_eq!(inv.nodes()[0].name, "n1");
+        }
+        let err = load_documents([("mem.json", &b"{"[..])]).unwrap_err();
+        assert!(err.to_string().starts_with("mem.json: not valid kubectl JSON"), "{err}");
     }
 
     #[test]

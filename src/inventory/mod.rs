@@ -11,7 +11,7 @@ use crate::model::{normalize, Cloud};
 
 mod load;
 
-pub use load::load;
+pub use load::{load, load_documents};
 
 #[derive(Debug, Error)]
 pub enum InventoryError {

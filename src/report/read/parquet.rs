@@ -16,6 +16,7 @@ use arrow::datatypes::{DataType, Int32Type, Int64Type, TimeUnit, UInt64Type};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
+use parquet::file::reader::ChunkReader;
 use rayon::prelude::*;
 
 use super::csv::{parse_class, parse_direction};
@@ -42,6 +43,18 @@ pub(super) fn read(
             })
         })
     };
+    read_from(open, name, by, agg, progress)
+}
+
+/// [`read`] of any Parquet source: `open` gives a handle on it, once for
+/// the footer and once per row group (each read on its own thread).
+pub(super) fn read_from<T: ChunkReader + 'static>(
+    open: impl Fn() -> Result<T, ReadError> + Sync,
+    name: &str,
+    by: GroupBy,
+    agg: &mut Aggregate,
+    progress: &dyn Progress,
+) -> Result<Schema, ReadError> {
     let perr = |source| ReadError::Parquet {
         name: name.to_string(),
         source,
