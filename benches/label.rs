@@ -14,10 +14,12 @@ use kubenetmon::conntrack::{Flow, Tuple};
 use kubenetmon::inventory::{Inventory, Node, Pod, PodPhase};
 use kubenetmon::label::pipeline::{run_dump, Options, Quiet};
 use kubenetmon::label::{
-    label_flow, Context, FlagRules, LabelIndex, LocalSite, Outcome, PrivateNets, TimeSource,
+    label_flow, Context, FlagConfig, FlagRules, LabelIndex, LocalSite, Locations, Outcome,
+    PrivateNets, TimeSource,
 };
 use kubenetmon::model::{Cloud, Counters, Protocol};
 use kubenetmon::ranges::{Detail, RangeTable};
+use kubenetmon::zones::{ZoneMap, ZoneMapBuilder};
 
 const NODES: u32 = 50;
 const PODS_PER_NODE: u32 = 100;
@@ -173,6 +175,8 @@ fn bench(c: &mut Criterion) {
         table: &table,
         local: &local,
         private: &private,
+        zones: &ZoneMap::default(),
+        locations: &Locations::none(),
         flags: &FlagRules::none(),
         ignore_udp: false,
         time: TimeSource::Fixed(1_700_000_000),
@@ -192,6 +196,46 @@ fn bench(c: &mut Criterion) {
             for f in &flows {
                 if let Outcome::Labelled(l) = label_flow(black_box(f), &ctx) {
                     n += l.out.bytes;
+                }
+            }
+            n
+        })
+    });
+    // SPEC §6 on: 32 subnets in three zones, a location, CROSS_AZ,
+    // NAT_GATEWAY with a gateway endpoint and a user flag.
+    let mut zb = ZoneMapBuilder::new();
+    for i in 0..16u8 {
+        let zone = ["us-east-1a", "us-east-1b", "us-east-1c"][i as usize % 3];
+        zb.add_spec(&format!("10.0.{}.0/20={zone}", i * 16).parse().unwrap())
+            .unwrap();
+        zb.add_spec(
+            &format!("10.{}.{}.0/20={zone}", 200 + i / 4, (i % 4) * 64)
+                .parse()
+                .unwrap(),
+        )
+        .unwrap();
+    }
+    let zones = zb.build();
+    let locations = Locations::new(&["192.168.0.0/16=onprem/dc1".parse().unwrap()]).unwrap();
+    let flags = FlagRules::new(&FlagConfig {
+        cross_az: true,
+        nat_gateway: true,
+        gateway_endpoints: vec!["s3".into()],
+        user: vec!["NLB=10.0.100.0/24".parse().unwrap()],
+    })
+    .unwrap();
+    let ctx6 = Context {
+        zones: &zones,
+        locations: &locations,
+        flags: &flags,
+        ..ctx
+    };
+    g.bench_function("label_flow_section6", |b| {
+        b.iter(|| {
+            let mut n = 0u64;
+            for f in &flows {
+                if let Outcome::Labelled(l) = label_flow(black_box(f), &ctx6) {
+                    n += l.out.bytes + u64::from(l.flags.len() as u8);
                 }
             }
             n

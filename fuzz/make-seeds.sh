@@ -71,6 +71,15 @@ done
 printf '52.216.10.20 2600:1f18::1 # S3, EC2\n10.0.1.10\t10.244.1.11\n' | seed classify mixed
 printf '::ffff:52.216.1.1 8.8.8.8 100.64.0.9 fe80::1 10.0.0.256\n' | seed classify edge
 printf '34.1.208.9\n2600:1900::1\n20.50.1.1\n' | seed classify other-clouds
+printf '10.0.40.7 10.20.1.1 192.168.3.4\n2600:1f18::9 10.0.31.255\n' | seed classify zones-locations
+
+# subnets: the describe-subnets fixtures (not the 37 KB bench one), and a
+# bare array of one subnet.
+for f in "$TD"/zones/demo-subnets.json "$TD"/zones/describe-subnets.json; do
+  seed subnets "$(basename "$f" .json)" <"$f"
+done
+printf '[{"AvailabilityZone":"eu-west-1a","SubnetId":"subnet-1","CidrBlock":"10.1.0.0/20","Ipv6CidrBlockAssociationSet":[{"Ipv6CidrBlock":"2a05:d018::/64","Ipv6CidrBlockState":{"State":"associated"}}]}]' \
+  | seed subnets bare-array
 
 # prices: the built-in table and a subset.
 seed prices built-in <"$ROOT/src/report/prices.json"

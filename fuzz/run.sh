@@ -25,13 +25,13 @@ max_len() {
     prices) echo 2048 ;;
     parse_line | parse_chunk | report_csv) echo 4096 ;;
     ranges | decompress) echo 8192 ;;
-    inventory) echo 16384 ;;
+    inventory | subnets) echo 16384 ;;
     report_parquet) echo 32768 ;;
     *) echo "unknown target $1" >&2; exit 2 ;;
   esac
 }
 
-TARGETS="parse_line parse_chunk inventory ranges decompress timestamp classify prices report_csv report_parquet"
+TARGETS="parse_line parse_chunk inventory ranges decompress timestamp classify subnets prices report_csv report_parquet"
 if [ "$TARGET" = all ]; then
   for t in $TARGETS; do "$0" "$t" "$SECONDS_" "$@"; done
   exit 0

@@ -13,6 +13,8 @@
 #   kubenetmon label DUMP ... -o out.csv
 #   kubenetmon label DUMP ... -o out.parquet --report report.json   (label --report's cost)
 #   kubenetmon report out.parquet / out.csv                         (SPEC §9 on the rows)
+#   the same three with SPEC §6's options (FLAGS below: a 30-subnet zone map
+#   of the generator's VPC, --nat-gateway --gateway-endpoint s3 --flag NLB=...)
 # and prints wall time (median of --runs, default 3), throughput (lines/s,
 # MB/s), peak RSS (max over runs), user and system CPU time.
 # Results also go to DIR/results.tsv. Label outputs go to --output-dir
@@ -131,6 +133,9 @@ for LINES in $SIZES; do
     cat "$DUMP" "$INV" > /dev/null   # page cache: every case reads warm
 
     LABEL=("$BIN" label "$DUMP" --inventory "$INV" --ranges "$RANGES" --node "$NODE")
+    # SPEC §6: zones of the generator's subnets (testdata/zones/README.md), flags.
+    FLAGS=(--subnets "$ROOT/testdata/zones/bench-subnets.json" --nat-gateway
+           --gateway-endpoint s3 --flag NLB=10.0.196.0/24)
     time_cmd "wc-l-$LINES" "$LINES" "$BYTES" wc -l "$DUMP"
     time_cmd "dry-run-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" --dry-run --summary-json "$OUT/summary-$LINES.json"
     time_cmd "parquet-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" -o "$OUTPUT_DIR/out-$LINES.parquet"
@@ -146,6 +151,14 @@ for LINES in $SIZES; do
     time_cmd "report-csv-$LINES" "$ROWS" "$(stat -c %s "$OUTPUT_DIR/out-$LINES.csv")" \
         "$BIN" report "$OUTPUT_DIR/out-$LINES.csv"
     rm -f "$OUTPUT_DIR/out-$LINES.csv"
+    time_cmd "dry-run-flags-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" "${FLAGS[@]}" --dry-run \
+        --summary-json "$OUT/summary-flags-$LINES.json"
+    time_cmd "parquet-flags-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" "${FLAGS[@]}" \
+        -o "$OUTPUT_DIR/out-flags-$LINES.parquet"
+    CLEAN_BEFORE="$OUTPUT_DIR/out-flags-$LINES.csv" \
+        time_cmd "csv-flags-$LINES" "$LINES" "$BYTES" "${LABEL[@]}" "${FLAGS[@]}" \
+        -o "$OUTPUT_DIR/out-flags-$LINES.csv"
+    rm -f "$OUTPUT_DIR/out-flags-$LINES.csv"
     if [ -s "$OUT/summary-$LINES.json" ]; then
         echo "   summary: $(tr -d ' \n' < "$OUT/summary-$LINES.json" | cut -c1-400)"
     fi

@@ -3,7 +3,8 @@
 //! Reads conntrack dumps ([`conntrack`]), joins them with a kubectl
 //! inventory ([`inventory`]), classifies the far end against cloud IP
 //! ranges ([`ranges`]) in the labeller ([`label`]), and writes rows for
-//! ClickHouse's `network_flows_0` table ([`output`]).
+//! ClickHouse's `network_flows_0` table ([`output`]). [`zones`] maps
+//! addresses to availability zones (SPEC §6.1).
 
 pub mod classify;
 pub mod conntrack;
@@ -17,6 +18,7 @@ pub mod output;
 pub mod ranges;
 pub mod report;
 pub mod time;
+pub mod zones;
 
 /// An error and its sources, `: `-separated, as `anyhow`'s `{:#}` prints
 /// them: for messages that are not the top-level error. Library errors

@@ -327,6 +327,13 @@ impl FlagSet {
         }
     }
 
+    /// Sets every flag whose bit is in `bits` (bit `i` = flag id `i`) to true.
+    #[inline]
+    pub(crate) fn set_true_bits(&mut self, bits: u64) {
+        self.present |= bits;
+        self.value |= bits;
+    }
+
     #[inline]
     pub fn get(self, id: FlagId) -> Option<bool> {
         let bit = 1u64 << id.0;
@@ -363,6 +370,11 @@ pub struct FlagId(u8);
 impl FlagId {
     pub fn index(self) -> usize {
         usize::from(self.0)
+    }
+
+    /// This id's bit in a bit set of flags.
+    pub(crate) fn bit(self) -> u64 {
+        1u64 << self.0
     }
 
     pub(crate) fn from_index(i: u8) -> FlagId {
@@ -525,6 +537,33 @@ mod tests {
         assert_eq!(names.id("OTHER"), None);
         let many = FlagNames::new((0..65).map(|i| format!("F{i}")));
         assert_eq!(many, Err(65));
+    }
+
+    #[test]
+    fn flag_sets_iterate_their_flags_in_id_order() {
+        let names = FlagNames::new(["B".to_string(), "A".into(), "C".into()]).unwrap();
+        let (a, b, c) = (
+            names.id("A").unwrap(),
+            names.id("B").unwrap(),
+            names.id("C").unwrap(),
+        );
+        let mut s = FlagSet::EMPTY;
+        assert_eq!(s.iter().count(), 0);
+        s.set(c, false);
+        s.set(a, true);
+        s.set_true_bits(b.bit());
+        let got: Vec<(&str, bool)> = s.iter().map(|(id, v)| (names.name(id), v)).collect();
+        assert_eq!(got, [("A", true), ("B", true), ("C", false)]);
+        s.set(a, false);
+        assert_eq!((s.get(a), s.get(c), s.len()), (Some(false), Some(false), 3));
+        let mut top = FlagSet::EMPTY;
+        top.set(FlagId::from_index(63), true);
+        assert_eq!(
+            top.iter()
+                .map(|(id, v)| (id.index(), v))
+                .collect::<Vec<_>>(),
+            [(63, true)]
+        );
     }
 
     #[test]

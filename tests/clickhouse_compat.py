@@ -2,9 +2,10 @@
 """Load kubenetmon's CSV and Parquet output into a real (embedded) ClickHouse.
 
 Usage:
-  clickhouse_compat.py BINARY
+  clickhouse_compat.py BINARY [-- LABEL-OPTION...]
       run `BINARY label` on the bundled demo data (testdata/demo) twice,
-      writing OUT.csv and OUT.parquet with a recent --timestamp, then check;
+      writing OUT.csv and OUT.parquet with a recent --timestamp (and the
+      given extra options, e.g. --subnets FILE --nat-gateway), then check;
   clickhouse_compat.py --files OUT.csv OUT.parquet SUMMARY.json
       check files produced some other way (e.g. `cargo run --example
       write_sample -- DIR`).
@@ -18,6 +19,10 @@ project documents is the DDL that is tested. Checks:
   - sum(bytes), sum(packets) per connectionClass and direction equal the sums
     computed from the CSV by Python, and bytes equal the summary's "bytes";
   - the CSV-loaded and Parquet-loaded rows are the same multiset;
+  - connectionFlags (SPEC §6.3): keys in byte order; for every flag name and
+    value, sum(bytes) by direction queried with connectionFlags['NAME'] equals
+    the CSV's sums, and the summary's "flags" bytes (CROSS_AZ true/false/
+    unknown, NAT_GATEWAY true) when it has them;
   - a few rows of the CSV are found, column for column, in the Parquet load;
   - after OPTIMIZE FINAL the SummingMergeTree table holds one row per distinct
     key with non-zero sums (skipped, with a note, when the rows are older than
@@ -63,7 +68,7 @@ def ddl_from_docs(table="network_flows_0"):
     return ddl, cols
 
 
-def run_binary(binary, tmp):
+def run_binary(binary, tmp, extra=()):
     """Label the demo data into CSV and Parquet; returns (csv, parquet, summary)."""
     demo = os.path.join(ROOT, "testdata", "demo")
     # recent, minute-aligned: the 90-day TTL keeps the rows, and it is exact in the output
@@ -77,6 +82,7 @@ def run_binary(binary, tmp):
             "--inventory", os.path.join(demo, "inventory.json"),
             "--ranges", os.path.join(demo, "ranges"),
             "-o", out, "--summary-json", summary, "--timestamp", str(stamp),
+            *extra,
         ]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
@@ -98,9 +104,10 @@ def read_csv(path):
 
 
 def main(argv):
-    if len(argv) == 2 and not argv[1].startswith("-"):
+    if len(argv) >= 2 and not argv[1].startswith("-"):
         tmp = tempfile.mkdtemp(prefix="kubenetmon-ch-")
-        csv_path, pq_path, summary_path = run_binary(os.path.abspath(argv[1]), tmp)
+        extra = argv[3:] if argv[2:3] == ["--"] else argv[2:]
+        csv_path, pq_path, summary_path = run_binary(os.path.abspath(argv[1]), tmp, extra)
     elif len(argv) == 5 and argv[1] == "--files":
         csv_path, pq_path, summary_path = (os.path.abspath(p) for p in argv[2:5])
         tmp = tempfile.mkdtemp(prefix="kubenetmon-ch-")
@@ -189,8 +196,9 @@ def main(argv):
     pl = tables["pq"][1]
     check(q(f"SELECT groupUniqArray(remoteCluster) FROM {pl}").strip() == "['UNKNOWN']",
           "remoteCluster is always UNKNOWN")
-    check(int(q(f"SELECT countIf(length(connectionFlags) != 0 OR localCell != '' "
-                f"OR remoteCell != '') FROM {pl}")) == 0, "flags empty, cells empty")
+    check(int(q(f"SELECT countIf(localCell != '' OR remoteCell != '') FROM {pl}")) == 0,
+          "cells empty")
+    check_flags(q, rows, summary, [tables["csv"][1], pl])
     check(int(q(f"SELECT countIf(toUnixTimestamp(intervalStartTime) % intervalSeconds != 0) "
                 f"FROM {pl}")) == 0, "intervalStartTime is a multiple of intervalSeconds")
     check(int(q(f"SELECT countIf(direction = 'out') - countIf(direction = 'in') FROM {pl}")) == 0,
@@ -216,6 +224,57 @@ def main(argv):
                                f"and dropping all-zero rows")
     print("PASSED: CSV and Parquet load into the documented network_flows_0 table")
     return 0
+
+
+def parse_flags(text):
+    """A CSV connectionFlags cell: {} or {'A':true,'B':false}, keys in order."""
+    if not re.fullmatch(r"\{('[A-Z][A-Z0-9_]*':(true|false)(,(?!\}))?)*\}", text):
+        fail(f"connectionFlags cell {text!r} is not {{'NAME':true|false,...}}")
+    return {k: v == "true" for k, v in re.findall(r"'([A-Z][A-Z0-9_]*)':(true|false)", text)}
+
+
+def check_flags(q, rows, summary, tables):
+    """SPEC §6.3: the map loads as Map(String, Bool) and answers flag queries."""
+    flags = [parse_flags(r["connectionFlags"]) for r in rows]
+    check(all(list(f) == sorted(f, key=lambda k: k.encode()) for f in flags),
+          "connectionFlags keys are in byte order")
+    check(all(flags[i] == flags[i + 1] for i in range(0, len(rows), 2)),
+          "a flow's out and in rows carry the same flags")
+
+    def want(name, value):
+        out = {d: 0 for d in DIRECTIONS}
+        for r, f in zip(rows, flags):
+            if f.get(name) is value:
+                out[r["direction"]] += int(r["bytes"])
+        return out
+
+    names = sorted({k for f in flags for k in f})
+    print(f"note: flags in the rows: {names or 'none'}")
+    for name in names:
+        for value in (True, False):
+            w = want(name, value)
+            for t in tables:
+                got = {d: 0 for d in DIRECTIONS}
+                for line in q(f"SELECT direction, sum(bytes) FROM {t} "
+                              f"WHERE mapContains(connectionFlags, '{name}') "
+                              f"AND connectionFlags['{name}'] = {str(value).lower()} "
+                              f"GROUP BY direction").splitlines():
+                    d, b = line.split("\t")
+                    got[d] = int(b)
+                check(got == w, f"{t}: bytes with {name}={str(value).lower()} = {w}")
+    if "CROSS_AZ" in names:
+        # The query a user writes: an absent key reads as false, so true is exact.
+        total = sum(want("CROSS_AZ", True).values())
+        for t in tables:
+            got = int(q(f"SELECT sum(bytes) FROM {t} WHERE connectionFlags['CROSS_AZ']"))
+            check(got == total, f"{t}: WHERE connectionFlags['CROSS_AZ'] sums {total} bytes")
+    if "flags" in summary:
+        sf = summary["flags"]
+        for label, value in (("true", True), ("false", False), ("unknown", None)):
+            w = want("CROSS_AZ", value)
+            check(sf["CROSS_AZ"][label] == w, f"summary flags.CROSS_AZ.{label} = rows' {w}")
+        w = want("NAT_GATEWAY", True)
+        check(sf["NAT_GATEWAY"]["true"] == w, f"summary flags.NAT_GATEWAY.true = rows' {w}")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ mod common;
 mod label;
 mod ranges;
 mod report;
+mod zone_args;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -34,6 +35,8 @@ pub struct Cli {
     command: Command,
 }
 
+// Parsed once per run: the size of `label`'s options does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Label conntrack flows and write CSV or Parquet rows.

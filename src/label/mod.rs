@@ -6,6 +6,7 @@
 
 pub mod flags;
 mod index;
+pub mod location;
 pub mod node;
 pub mod pipeline;
 pub mod remote;
@@ -13,8 +14,9 @@ mod summary;
 
 use std::net::IpAddr;
 
-pub use flags::{FlagInput, FlagRules};
+pub use flags::{FlagConfig, FlagError, FlagInput, FlagRules, FlagTally, UserFlag};
 pub use index::{LabelIndex, PodInfo, PodSlot};
+pub use location::{classify_located, LocationConflict, LocationSpec, Locations};
 pub use remote::{classify_remote, Basis, PrivateNets, RemoteClass, SameCloudEmptyRegion};
 pub use summary::Summary;
 
@@ -23,6 +25,7 @@ pub use crate::model::LocalSite;
 use crate::conntrack::{EventKind, Flow};
 use crate::model::{Counters, Endpoint, FlagSet, LabelledFlow, Protocol};
 use crate::ranges::RangeTable;
+use crate::zones::ZoneMap;
 
 crate::model::named_enum! {
     /// Why a flow produced no rows although nothing is wrong with it.
@@ -134,6 +137,10 @@ pub struct Context<'a> {
     pub table: &'a RangeTable,
     pub local: &'a LocalSite,
     pub private: &'a PrivateNets,
+    /// §6.1: zones of addresses that are no pod (empty: none).
+    pub zones: &'a ZoneMap,
+    /// §6.2: `--location`s (empty: none).
+    pub locations: &'a Locations,
     pub flags: &'a FlagRules,
     pub ignore_udp: bool,
     pub time: TimeSource,
@@ -227,14 +234,26 @@ fn label_inner<'a>(flow: &Flow, ctx: &Context<'a>) -> Result<LabelledFlow<'a>, S
     let orig = flow.orig.counters.unwrap_or_default();
     let reply = flow.reply.counters.unwrap_or_default();
     // §3.7
-    let (local, remote, out, inbound) = if local_is_src {
-        (endpoint(src, ps), endpoint(dst, pd), orig, reply)
+    let (mut local, mut remote, remote_pod, out, inbound) = if local_is_src {
+        (endpoint(src, ps), endpoint(dst, pd), pd, orig, reply)
     } else {
-        (endpoint(dst, pd), endpoint(src, ps), reply, orig)
+        (endpoint(dst, pd), endpoint(src, ps), ps, reply, orig)
     };
-    // §3.9
-    let rc =
-        classify_remote(remote.ip, ctx.local, ctx.private, ctx.table).map_err(LabelError::from)?;
+    // §3.9, after §6.2's locations; a remote that has a pod is INTRA_VPC
+    // before any location (§6.3, §7).
+    let rc = match remote_pod {
+        Some(_) => RemoteClass::intra_vpc(ctx.local, Basis::Pod),
+        None => classify_located(remote.ip, ctx.local, ctx.locations, ctx.private, ctx.table)
+            .map_err(LabelError::from)?,
+    };
+    // §6.1: a side without a known (pod) zone gets its subnet's.
+    if !ctx.zones.is_empty() {
+        for side in [&mut local, &mut remote] {
+            if side.availability_zone.is_empty() {
+                side.availability_zone = ctx.zones.zone_of(side.ip).unwrap_or("");
+            }
+        }
+    }
     let mut labelled = LabelledFlow {
         observed_at: ctx.time.at(flow),
         proto: flow.protocol,
@@ -251,6 +270,7 @@ fn label_inner<'a>(flow: &Flow, ctx: &Context<'a>) -> Result<LabelledFlow<'a>, S
         flow: &labelled,
         initiated_locally: local_is_src,
         remote: &rc,
+        local: ctx.local,
     });
     Ok(labelled)
 }

@@ -100,7 +100,10 @@ fn process<'a>(chunk: &Chunk, ctx: Option<&Context<'a>>) -> ChunkOut<'a> {
             let outcome = label_flow(flow, ctx);
             summary.record(&outcome);
             match outcome {
-                Outcome::Labelled(l) => labelled.push(l),
+                Outcome::Labelled(l) => {
+                    summary.record_flags(ctx.flags.tally(l.flags), l.out.bytes, l.inbound.bytes);
+                    labelled.push(l);
+                }
                 Outcome::Error(e) => {
                     let slot = &mut first_errors[e.kind().index()];
                     if slot.is_none() {
@@ -206,10 +209,11 @@ pub fn run_dump<'a, R: BufRead>(
 mod tests {
     use super::*;
     use crate::inventory::{Inventory, Node, Pod, PodPhase};
-    use crate::label::{FlagRules, LabelIndex, LocalSite, PrivateNets, TimeSource};
+    use crate::label::{FlagRules, LabelIndex, LocalSite, Locations, PrivateNets, TimeSource};
     use crate::model::{Cloud, ConnectionClass};
     use crate::output::{Finished, Pending};
     use crate::ranges::RangeTable;
+    use crate::zones::ZoneMap;
     use std::sync::{Arc, Mutex};
 
     fn inv() -> Inventory {
@@ -315,6 +319,8 @@ mod tests {
             table: &table,
             local: &local,
             private: &private,
+            zones: &ZoneMap::default(),
+            locations: &Locations::none(),
             flags: &FlagRules::none(),
             ignore_udp: false,
             time: TimeSource::Fixed(0),

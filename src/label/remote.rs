@@ -70,6 +70,12 @@ fn is_private_v6(ip: Ipv6Addr) -> bool {
 pub enum Basis {
     /// Private or local address (§3.9 first rule): no lookup was made.
     Private,
+    /// The remote endpoint is a pod of the inventory: `INTRA_VPC` whatever
+    /// its address, before any location (SPEC §6.3, §7).
+    Pod,
+    /// Inside this `--location` CIDR (SPEC §6.2), checked before the
+    /// private set and the range table.
+    Location(IpNet),
     /// The longest range-table prefix that holds the address.
     Range(IpNet),
     /// No prefix holds it.
@@ -81,7 +87,15 @@ impl Basis {
     pub fn prefix(self) -> Option<IpNet> {
         match self {
             Basis::Range(p) => Some(p),
-            Basis::Private | Basis::NoMatch => None,
+            Basis::Private | Basis::Pod | Basis::Location(_) | Basis::NoMatch => None,
+        }
+    }
+
+    /// The matched `--location` CIDR, if one matched.
+    pub fn location(self) -> Option<IpNet> {
+        match self {
+            Basis::Location(p) => Some(p),
+            Basis::Private | Basis::Pod | Basis::Range(_) | Basis::NoMatch => None,
         }
     }
 }
@@ -93,6 +107,21 @@ pub struct RemoteClass<'a> {
     pub site: Option<RemoteSite<'a>>,
     pub basis: Basis,
     pub class: ConnectionClass,
+}
+
+impl<'a> RemoteClass<'a> {
+    /// §3.9's first rule: the local cloud and region, no service, `INTRA_VPC`.
+    pub fn intra_vpc(local: &'a LocalSite, basis: Basis) -> RemoteClass<'a> {
+        RemoteClass {
+            site: Some(RemoteSite {
+                owner: Owner::Cloud(local.cloud),
+                region: Region::Named(&local.region),
+                service: "",
+            }),
+            basis,
+            class: ConnectionClass::IntraVpc,
+        }
+    }
 }
 
 /// A same-cloud prefix without a region cannot be placed (upstream's error).
@@ -112,15 +141,7 @@ pub fn classify_remote<'a>(
     table: &'a RangeTable,
 ) -> Result<RemoteClass<'a>, SameCloudEmptyRegion> {
     if private.contains(ip) {
-        return Ok(RemoteClass {
-            site: Some(RemoteSite {
-                owner: Owner::Cloud(local.cloud),
-                region: Region::Named(&local.region),
-                service: "",
-            }),
-            basis: Basis::Private,
-            class: ConnectionClass::IntraVpc,
-        });
+        return Ok(RemoteClass::intra_vpc(local, Basis::Private));
     }
     let Some(m) = table.lookup(ip) else {
         return Ok(RemoteClass {

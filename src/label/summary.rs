@@ -2,7 +2,7 @@
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use super::{ErrorKind, IgnoreReason, Outcome};
+use super::{ErrorKind, FlagTally, IgnoreReason, Outcome};
 use crate::model::ConnectionClass;
 
 /// What happened to every line of a run. Per-chunk summaries are merged in
@@ -23,6 +23,11 @@ pub struct Summary {
     /// Bytes and packets by class × direction (`[out, in]`).
     bytes: [[u64; 2]; ConnectionClass::COUNT],
     packets: [[u64; 2]; ConnectionClass::COUNT],
+    /// Bytes `[out, in]` of labelled flows by their `CROSS_AZ` flag
+    /// (SPEC §6.3): true, false, absent.
+    cross_az: [[u64; 2]; 3],
+    /// Bytes `[out, in]` of labelled flows with `NAT_GATEWAY` true.
+    nat_gateway: [u64; 2],
     /// Flows that carried counters (`packets=`/`bytes=`); zero means
     /// accounting is off on the node.
     pub flows_with_counters: u64,
@@ -54,6 +59,31 @@ impl Summary {
     pub fn packets(&self, c: ConnectionClass) -> (u64, u64) {
         let [o, i] = self.packets[c.index()];
         (o, i)
+    }
+
+    /// Bytes `(out, in)` of labelled flows whose `CROSS_AZ` is `Some(v)`,
+    /// or absent for `None` (a zone unknown, or the flag off).
+    pub fn cross_az_bytes(&self, value: Option<bool>) -> (u64, u64) {
+        let [o, i] = self.cross_az[cross_az_slot(value)];
+        (o, i)
+    }
+
+    /// Bytes `(out, in)` of labelled flows with `NAT_GATEWAY` true.
+    pub fn nat_gateway_bytes(&self) -> (u64, u64) {
+        let [o, i] = self.nat_gateway;
+        (o, i)
+    }
+
+    /// Counts a labelled flow's built-in flags (after [`Self::record`]).
+    #[inline]
+    pub fn record_flags(&mut self, tally: FlagTally, out: u64, inbound: u64) {
+        let c = &mut self.cross_az[cross_az_slot(tally.cross_az)];
+        c[0] += out;
+        c[1] += inbound;
+        if tally.nat_gateway {
+            self.nat_gateway[0] += out;
+            self.nat_gateway[1] += inbound;
+        }
     }
 
     pub fn total_ignored(&self) -> u64 {
@@ -102,6 +132,14 @@ impl Summary {
                 self.packets[c][d] += other.packets[c][d];
             }
         }
+        for v in 0..3 {
+            for d in 0..2 {
+                self.cross_az[v][d] += other.cross_az[v][d];
+            }
+        }
+        for d in 0..2 {
+            self.nat_gateway[d] += other.nat_gateway[d];
+        }
         self.flows_with_counters += other.flows_with_counters;
         self.final_flows += other.final_flows;
         self.oldest_observation = match (self.oldest_observation, other.oldest_observation) {
@@ -110,9 +148,70 @@ impl Summary {
         };
     }
 
-    /// The §5.1 document (plus `packets` by class and `flows_with_counters`).
+    /// The §5.1 document (plus `packets` by class, `flags` — bytes by
+    /// `CROSS_AZ` true/false/unknown and `NAT_GATEWAY` true — and
+    /// `flows_with_counters`).
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).expect("summary serialises")
+    }
+}
+
+fn cross_az_slot(value: Option<bool>) -> usize {
+    match value {
+        Some(true) => 0,
+        Some(false) => 1,
+        None => 2,
+    }
+}
+
+#[derive(serde::Serialize)]
+struct OutIn {
+    out: u64,
+    #[serde(rename = "in")]
+    inbound: u64,
+}
+
+impl OutIn {
+    fn of([out, inbound]: [u64; 2]) -> OutIn {
+        OutIn { out, inbound }
+    }
+}
+
+/// `"flags"`: bytes by the built-in flags of §6.3.
+struct FlagBytes<'s>(&'s Summary);
+
+impl Serialize for FlagBytes<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct CrossAz {
+            #[serde(rename = "true")]
+            yes: OutIn,
+            #[serde(rename = "false")]
+            no: OutIn,
+            unknown: OutIn,
+        }
+        #[derive(serde::Serialize)]
+        struct Nat {
+            #[serde(rename = "true")]
+            yes: OutIn,
+        }
+        let c = &self.0.cross_az;
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry(
+            "CROSS_AZ",
+            &CrossAz {
+                yes: OutIn::of(c[0]),
+                no: OutIn::of(c[1]),
+                unknown: OutIn::of(c[2]),
+            },
+        )?;
+        m.serialize_entry(
+            "NAT_GATEWAY",
+            &Nat {
+                yes: OutIn::of(self.0.nat_gateway),
+            },
+        )?;
+        m.end()
     }
 }
 
@@ -132,16 +231,9 @@ struct ByClass<'s>(&'s [[u64; 2]; ConnectionClass::COUNT]);
 
 impl Serialize for ByClass<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(serde::Serialize)]
-        struct OutIn {
-            out: u64,
-            #[serde(rename = "in")]
-            inbound: u64,
-        }
         let mut m = s.serialize_map(Some(ConnectionClass::COUNT))?;
         for c in ConnectionClass::ALL {
-            let [out, inbound] = self.0[c.index()];
-            m.serialize_entry(c.as_str(), &OutIn { out, inbound })?;
+            m.serialize_entry(c.as_str(), &OutIn::of(self.0[c.index()]))?;
         }
         m.end()
     }
@@ -149,7 +241,7 @@ impl Serialize for ByClass<'_> {
 
 impl Serialize for Summary {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(10))?;
+        let mut m = s.serialize_map(Some(11))?;
         m.serialize_entry("lines", &self.lines)?;
         m.serialize_entry("flows", &self.flows)?;
         m.serialize_entry("malformed", &self.malformed)?;
@@ -165,6 +257,7 @@ impl Serialize for Summary {
         m.serialize_entry("rows", &self.rows)?;
         m.serialize_entry("bytes", &ByClass(&self.bytes))?;
         m.serialize_entry("packets", &ByClass(&self.packets))?;
+        m.serialize_entry("flags", &FlagBytes(self))?;
         m.serialize_entry("flows_with_counters", &self.flows_with_counters)?;
         m.end()
     }
@@ -245,6 +338,51 @@ mod tests {
             assert_eq!(v["bytes"][c]["out"], 0);
             assert_eq!(v["bytes"][c]["in"], 0);
         }
+    }
+
+    #[test]
+    fn flag_bytes_by_cross_az_value_and_nat_gateway() {
+        let mut s = Summary::default();
+        let t = |cross_az, nat_gateway| FlagTally {
+            cross_az,
+            nat_gateway,
+        };
+        s.record_flags(t(Some(true), false), 10, 1);
+        s.record_flags(t(Some(true), true), 20, 2);
+        s.record_flags(t(Some(false), false), 40, 4);
+        s.record_flags(t(None, true), 80, 8);
+        assert_eq!(s.cross_az_bytes(Some(true)), (30, 3));
+        assert_eq!(s.cross_az_bytes(Some(false)), (40, 4));
+        assert_eq!(s.cross_az_bytes(None), (80, 8));
+        assert_eq!(s.nat_gateway_bytes(), (100, 10));
+        let mut m = s.clone();
+        m.merge(&s);
+        assert_eq!(m.cross_az_bytes(Some(true)), (60, 6));
+        assert_eq!(m.nat_gateway_bytes(), (200, 20));
+        let v = s.to_json();
+        assert_eq!(v["flags"]["CROSS_AZ"]["true"]["out"], 30);
+        assert_eq!(v["flags"]["CROSS_AZ"]["true"]["in"], 3);
+        assert_eq!(v["flags"]["CROSS_AZ"]["false"]["out"], 40);
+        assert_eq!(v["flags"]["CROSS_AZ"]["unknown"]["in"], 8);
+        assert_eq!(v["flags"]["NAT_GATEWAY"]["true"]["out"], 100);
+        assert_eq!(v["flags"]["NAT_GATEWAY"]["true"]["in"], 10);
+        // §5.1's keys are still all there, in order.
+        let text = serde_json::to_string(&s).unwrap();
+        let at = |k: &str| text.find(&format!("\"{k}\":")).unwrap_or(usize::MAX);
+        let keys = [
+            "lines",
+            "flows",
+            "malformed",
+            "ignored",
+            "errors",
+            "labelled",
+            "rows",
+            "bytes",
+            "packets",
+            "flags",
+            "flows_with_counters",
+        ];
+        assert!(keys.windows(2).all(|w| at(w[0]) < at(w[1])), "{text}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::conntrack::Tuple;
 use crate::inventory::{Inventory, Node, Pod, PodPhase, Service};
 use crate::model::{Cloud, ConnectionClass};
 use crate::ranges::Detail;
+use crate::zones::ZoneMap;
 
 const N: &str = "node-a";
 
@@ -129,6 +130,8 @@ struct Fixture {
     table: RangeTable,
     local: LocalSite,
     private: PrivateNets,
+    zones: ZoneMap,
+    locations: Locations,
     flags: FlagRules,
 }
 
@@ -144,6 +147,8 @@ impl Fixture {
                 region: "us-east-1".into(),
             },
             private: PrivateNets::upstream(),
+            zones: ZoneMap::default(),
+            locations: Locations::none(),
             flags: FlagRules::none(),
         }
     }
@@ -155,6 +160,8 @@ impl Fixture {
             table: &self.table,
             local: &self.local,
             private: &self.private,
+            zones: &self.zones,
+            locations: &self.locations,
             flags: &self.flags,
             ignore_udp: false,
             time: TimeSource::EventOr(1_700_000_000),
@@ -818,3 +825,6 @@ fn node_name_decides_what_is_local() {
         o => panic!("{o:?}"),
     }
 }
+
+// SPEC §6: zones, locations and connection flags.
+mod section6;

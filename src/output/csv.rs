@@ -75,9 +75,11 @@ pub struct CsvWriter<W: Write> {
     interval: Option<i64>,
     interval_text: Vec<u8>,
     flag_names: FlagNames,
-    /// The flags of the previous flow and their cell.
-    flags: FlagSet,
-    flags_cell: Vec<u8>,
+    /// Rendered `connectionFlags` cells of the flag sets seen so far (a
+    /// run has a handful), and the one of the previous flow: flows switch
+    /// between them without rendering or allocating.
+    flag_cells: Vec<(FlagSet, Vec<u8>)>,
+    flags_at: usize,
     quoter: csv_core::Writer,
     rows: u64,
 }
@@ -132,8 +134,8 @@ impl<W: Write> CsvWriter<W> {
             interval: None,
             interval_text: Vec::new(),
             flag_names: meta.flag_names.clone(),
-            flags: FlagSet::EMPTY,
-            flags_cell: b"{}".to_vec(),
+            flag_cells: vec![(FlagSet::EMPTY, b"{}".to_vec())],
+            flags_at: 0,
             quoter,
             rows: 0,
         };
@@ -168,10 +170,13 @@ impl<W: Write> CsvWriter<W> {
         Ok(())
     }
 
-    /// The `connectionFlags` cell: `{}` or `{'A':true,'B':false}`, quoted.
+    /// Points `flags_at` at the `connectionFlags` cell of `flags`:
+    /// `{}` or `{'A':true,'B':false}`, quoted; rendered the first time.
     fn update_flags(&mut self, flags: FlagSet) {
-        self.flags = flags;
-        self.flags_cell.clear();
+        if let Some(i) = self.flag_cells.iter().position(|(f, _)| *f == flags) {
+            self.flags_at = i;
+            return;
+        }
         let mut map = String::from("{");
         for (i, (id, value)) in flags.iter().enumerate() {
             if i > 0 {
@@ -182,7 +187,14 @@ impl<W: Write> CsvWriter<W> {
             map.push_str(if value { "':true" } else { "':false" });
         }
         map.push('}');
-        push_text(&mut self.flags_cell, map.as_bytes(), &self.quoter);
+        let mut cell = Vec::with_capacity(map.len() + 2);
+        push_text(&mut cell, map.as_bytes(), &self.quoter);
+        // Bounded: many user flags could make many distinct sets.
+        if self.flag_cells.len() >= MAX_FLAG_CELLS {
+            self.flag_cells.truncate(1);
+        }
+        self.flag_cells.push((flags, cell));
+        self.flags_at = self.flag_cells.len() - 1;
     }
 
     /// Renders the cells both rows of `flow` share into `self.line`.
@@ -190,7 +202,7 @@ impl<W: Write> CsvWriter<W> {
         if self.last_observed != Some(flow.observed_at) {
             self.update_times(flow.observed_at)?;
         }
-        if self.flags != flow.flags {
+        if self.flag_cells[self.flags_at].0 != flow.flags {
             self.update_flags(flow.flags);
         }
         let line = &mut self.line;
@@ -209,7 +221,7 @@ impl<W: Write> CsvWriter<W> {
                 }
                 Field::Date => line.extend_from_slice(&self.day_text),
                 Field::IntervalStartTime => line.extend_from_slice(&self.interval_text),
-                Field::ConnectionFlags => line.extend_from_slice(&self.flags_cell),
+                Field::ConnectionFlags => line.extend_from_slice(&self.flag_cells[self.flags_at].1),
                 Field::Ip(side, IpType::V4) => push_ipv4(line, flow_ipv4(side, flow)?),
                 Field::Ip(side, IpType::V6) => push_ipv6(line, flow_ipv6(side, flow)),
                 Field::Port(side) => push_int(line, flow_port(side, flow)),
@@ -317,6 +329,9 @@ impl Sink for CsvWriter<Destination> {
 /// Appends a text cell, quoted by the csv crate's rules when it needs it.
 /// ClickHouse also trims unquoted leading/trailing blanks and reads `\N` and
 /// a leading `'` specially, so those cells are quoted too.
+/// Distinct `connectionFlags` cells a CSV writer keeps rendered.
+const MAX_FLAG_CELLS: usize = 32;
+
 fn push_text(out: &mut Vec<u8>, s: &[u8], quoter: &csv_core::Writer) {
     let quote = quoter.should_quote(s)
         || matches!(s.first(), Some(b' ' | b'\t' | b'\''))
@@ -400,13 +415,12 @@ mod tests {
         }
     }
 
-    /// SPEC §6.3: `{}`, or `{'A':true,'B':false}` in byte order of the names,
-    /// the same on both rows; quoted, as the map text holds a comma.
+    /// SPEC §6.3: `{}` or `{'A':true,'B':false}`, keys in byte order, the
+    /// same cell on both rows, right after any other set (cells are cached).
     #[test]
-    fn flags_cells_are_clickhouse_maps() {
-        use crate::model::{
-            Cloud, ConnectionClass, Endpoint, FlagNames, LocalSite, Protocol, RunMeta,
-        };
+    fn flag_cells_follow_each_flows_flags() {
+        use crate::model::{Cloud, ConnectionClass, Endpoint, LocalSite, Protocol};
+        let names = FlagNames::new(["NLB".to_string(), "CROSS_AZ".into(), "A".into()]).unwrap();
         let meta = RunMeta {
             environment: String::new(),
             local: LocalSite {
@@ -415,22 +429,31 @@ mod tests {
             },
             cluster: String::new(),
             interval_seconds: 60,
-            flag_names: FlagNames::new(["NLB", "CROSS_AZ"].map(String::from)).unwrap(),
+            flag_names: names.clone(),
         };
-        let ip = "10.0.0.1".parse().unwrap();
-        let plain = LabelledFlow::new(
-            0,
+        let ip = std::net::IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
+        let base = LabelledFlow::new(
+            1_700_000_000,
             Protocol::Tcp,
             ConnectionClass::IntraVpc,
             Endpoint::bare(ip, 1),
             Endpoint::bare(ip, 2),
         );
-        let mut two = plain;
-        two.flags.set(meta.flag_names.id("NLB").unwrap(), true);
-        two.flags
-            .set(meta.flag_names.id("CROSS_AZ").unwrap(), false);
-        let mut one = plain;
-        one.flags.set(meta.flag_names.id("CROSS_AZ").unwrap(), true);
+        let with = |set: &[(&str, bool)]| {
+            let mut f = base;
+            for (n, v) in set {
+                f.flags.set(names.id(n).unwrap(), *v);
+            }
+            f
+        };
+        let flows = [
+            with(&[]),
+            with(&[("CROSS_AZ", true)]),
+            with(&[("NLB", true), ("CROSS_AZ", false), ("A", true)]),
+            with(&[("CROSS_AZ", true)]),
+            with(&[]),
+            with(&[("CROSS_AZ", false)]),
+        ];
         let mut w = CsvWriter::with_writer(
             Vec::new(),
             "t".into(),
@@ -439,11 +462,11 @@ mod tests {
             &meta,
         )
         .unwrap();
-        w.write_flows(&[two, plain, one]).unwrap();
+        w.write_flows(&flows).unwrap();
         let (bytes, rows) = w.into_inner().unwrap();
-        assert_eq!(rows, 6);
+        assert_eq!(rows, 12);
         let mut r = ::csv::Reader::from_reader(bytes.as_slice());
-        let at = r
+        let col = r
             .headers()
             .unwrap()
             .iter()
@@ -451,22 +474,22 @@ mod tests {
             .unwrap();
         let cells: Vec<String> = r
             .records()
-            .map(|rec| rec.unwrap()[at].to_string())
+            .map(|rec| rec.unwrap()[col].to_string())
             .collect();
-        assert_eq!(
-            cells,
-            [
-                "{'CROSS_AZ':false,'NLB':true}",
-                "{'CROSS_AZ':false,'NLB':true}",
-                "{}",
-                "{}",
-                "{'CROSS_AZ':true}",
-                "{'CROSS_AZ':true}"
-            ]
-        );
+        let want = [
+            "{}",
+            "{'CROSS_AZ':true}",
+            "{'A':true,'CROSS_AZ':false,'NLB':true}",
+            "{'CROSS_AZ':true}",
+            "{}",
+            "{'CROSS_AZ':false}",
+        ];
+        let want: Vec<&str> = want.iter().flat_map(|c| [*c, *c]).collect();
+        assert_eq!(cells, want);
+        // The map with commas is quoted in the file.
         let text = String::from_utf8(bytes).unwrap();
         assert!(
-            text.contains(",\"{'CROSS_AZ':false,'NLB':true}\","),
+            text.contains(",\"{'A':true,'CROSS_AZ':false,'NLB':true}\","),
             "{text}"
         );
     }

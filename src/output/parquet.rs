@@ -367,6 +367,15 @@ impl<W: Write + Send> ParquetWriter<W> {
                     EnabledStatistics::None,
                 );
             }
+            if c.field == Field::ConnectionFlags {
+                // The map's leaves: min/max of flag names buy nothing either.
+                for leaf in ["key", "value"] {
+                    props = props.set_column_statistics_enabled(
+                        ColumnPath::new(vec![c.name.into(), "key_value".into(), leaf.into()]),
+                        EnabledStatistics::None,
+                    );
+                }
+            }
         }
         let props = props.build();
         let arrow_schema = arrow_schema(schema);

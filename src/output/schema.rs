@@ -216,7 +216,7 @@ const UPSTREAM_COLUMNS: &[Column] = &[
         LC,
         Z,
         Text(AvailabilityZone(Local)),
-        "zone label of the local pod's node"
+        "the local pod's node's zone label, else the `--subnets`/`--zone` zone of its IP (SPEC §6.1)"
     ),
     col!(
         "localNode",
@@ -300,7 +300,7 @@ const UPSTREAM_COLUMNS: &[Column] = &[
         LC,
         Z,
         Text(AvailabilityZone(Remote)),
-        "zone label of the remote pod's node"
+        "the remote pod's node's zone label, else the `--subnets`/`--zone` zone of its IP (SPEC §6.1)"
     ),
     col!(
         "remoteNode",

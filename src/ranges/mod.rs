@@ -9,6 +9,7 @@ mod fxhash;
 mod load;
 mod lpm;
 mod merge;
+mod prefix_map;
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -22,6 +23,7 @@ use fxhash::FxHashMap;
 
 pub use files::{parse_provider, read_provider_file, Provider, ProviderFile, RawPrefix};
 pub use load::{load, regional_provider, LoadedFile, LoadedRanges, RangeSources};
+pub use prefix_map::{parse_cidr, PrefixMap};
 
 #[derive(Debug, Error)]
 pub enum RangesError {
@@ -262,6 +264,16 @@ impl RangeTable {
             .collect()
     }
 
+    /// Normalised, non-empty service names of `cloud`'s prefixes in the table
+    /// (to tell a user that a `--gateway-endpoint` names none of them).
+    pub fn services(&self, cloud: Cloud) -> BTreeSet<&str> {
+        self.details
+            .iter()
+            .filter(|d| d.cloud == cloud && !d.service.is_empty())
+            .map(|d| d.service.as_str())
+            .collect()
+    }
+
     /// Normalises the user's region and checks it appears among `cloud`'s
     /// regions; the error lists them. `global` is a scope, not a place a
     /// cluster runs, so it is refused too.
@@ -407,6 +419,14 @@ mod tests {
             ["global", "us-east-1"]
         );
         assert!(t.regions(Cloud::Azure).is_empty());
+        assert_eq!(
+            t.services(Cloud::Aws).into_iter().collect::<Vec<_>>(),
+            ["amazon", "ec2"]
+        );
+        assert_eq!(
+            t.services(Cloud::Gcp).into_iter().collect::<Vec<_>>(),
+            ["x"]
+        );
         assert_eq!(
             t.resolve_region(Cloud::Aws, " US-East-1").unwrap(),
             "us-east-1"

@@ -146,10 +146,26 @@ fn demo_directory_gives_every_class_with_exact_rows() {
         assert_eq!(r["localRegion"], "us-east-1");
         assert_eq!(r["localCluster"], "demo");
         assert_eq!(r["remoteCluster"], "UNKNOWN");
-        assert_eq!(r["connectionFlags"], "{}");
+        // §6.3: CROSS_AZ (on by default) where both zones are known.
+        let zones = (
+            r["localAvailabilityZone"].as_str(),
+            r["remoteAvailabilityZone"].as_str(),
+        );
+        let flags = match zones {
+            ("", _) | (_, "") => "{}",
+            (a, b) if a == b => "{'CROSS_AZ':false}",
+            _ => "{'CROSS_AZ':true}",
+        };
+        assert_eq!(r["connectionFlags"], flags, "row {i}");
         let node = if i < 18 { NODE_A } else { NODE_B };
         assert_eq!(r["localNode"], node);
     }
+    let flagged = |f: &str| rows.iter().filter(|r| r["connectionFlags"] == f).count();
+    // a→b: web-1→coredns, web-1→postgres (on both nodes); a→a: web-1→web-canary.
+    assert_eq!(
+        (flagged("{'CROSS_AZ':true}"), flagged("{'CROSS_AZ':false}")),
+        (8, 2)
+    );
     // Pod attributes (§3.8): instance id, app from app.kubernetes.io/name or k8s-app, zone.
     let web = &rows[0];
     assert_eq!(

@@ -26,3 +26,4 @@ mod ranges_cmd;
 mod ranges_usability;
 mod report;
 mod snapshots;
+mod zones;

@@ -110,6 +110,18 @@ fn demo_text_report_snapshot() {
     insta::assert_snapshot!("demo_text_report", text);
 }
 
+/// A row's `CROSS_AZ` flag, from its `connectionFlags` cell.
+fn cross_az(row: &std::collections::HashMap<String, String>) -> Option<bool> {
+    let cell = &row["connectionFlags"];
+    if cell.contains("'CROSS_AZ':true") {
+        Some(true)
+    } else if cell.contains("'CROSS_AZ':false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
 /// Each section of the demo's JSON against sums made here from the rows.
 #[test]
 fn demo_sections_match_sums_of_the_rows() {
@@ -141,12 +153,19 @@ fn demo_sections_match_sums_of_the_rows() {
         );
         let b = bytes(&|r| r["connectionClass"] == class && r["direction"] == dir);
         assert_eq!(c["bytes"], b, "{class} {dir}");
+        // Of INTRA_VPC only the rows that crossed a zone are charged, both ways.
+        let charged = bytes(&|r| {
+            r["connectionClass"] == class
+                && r["direction"] == dir
+                && (class != "INTRA_VPC" || cross_az(r) == Some(true))
+        });
         let rate = match (class, dir) {
             ("INTER_REGION", "out") => 0.02,
             ("PUBLIC_INTERNET", "out") => 0.09,
+            ("INTRA_VPC", _) => 0.01,
             _ => 0.0,
         };
-        let cost = b as f64 / GIB as f64 * rate;
+        let cost = charged as f64 / GIB as f64 * rate;
         assert!(
             close(num(&c["cost"]), cost),
             "{class} {dir}: {} vs {cost}",
@@ -157,7 +176,8 @@ fn demo_sections_match_sums_of_the_rows() {
     }
     assert!(expected_total > 0.0);
     assert!(close(num(&j["totals"]["cost"]), expected_total));
-    // 3. components: no flags in today's rows, so all INTRA_VPC zones are unknown
+    // 3. components: the demo's nodes have zones, so its INTRA_VPC rows
+    // between known zones carry CROSS_AZ (§6.3); the rest have no zone.
     let comp = |name: &str| {
         j["components"]
             .as_array()
@@ -167,12 +187,22 @@ fn demo_sections_match_sums_of_the_rows() {
             .unwrap()
             .clone()
     };
-    assert_eq!(comp("cross_az")["bytes"], 0);
+    let crossed = bytes(&|r| cross_az(r) == Some(true));
+    assert!(crossed > 0, "the demo has cross-AZ traffic");
+    assert_eq!(comp("cross_az")["bytes"], crossed);
+    assert!(close(
+        num(&comp("cross_az")["cost"]),
+        crossed as f64 / GIB as f64 * 0.01
+    ));
     assert_eq!(comp("nat_gateway")["cost"], 0.0);
     let internet = bytes(&|r| r["connectionClass"] == "PUBLIC_INTERNET" && r["direction"] == "out");
     assert_eq!(comp("internet")["bytes"], internet);
-    let vpc_out = bytes(&|r| r["connectionClass"] == "INTRA_VPC" && r["direction"] == "out");
-    let vpc_in = bytes(&|r| r["connectionClass"] == "INTRA_VPC" && r["direction"] == "in");
+    let unknown = |dir: &str| {
+        bytes(&|r| {
+            r["connectionClass"] == "INTRA_VPC" && r["direction"] == dir && cross_az(r).is_none()
+        })
+    };
+    let (vpc_out, vpc_in) = (unknown("out"), unknown("in"));
     assert_eq!(j["unknown_zone"]["bytes_out"], vpc_out);
     assert_eq!(j["unknown_zone"]["bytes_in"], vpc_in);
     assert!(close(
@@ -198,8 +228,24 @@ fn demo_sections_match_sums_of_the_rows() {
         web["bytes_out"],
         bytes(&|r| r["localPod"] == "web-7d9f8-abcde" && r["direction"] == "out")
     );
-    // 5., 6.: nothing carries CROSS_AZ or NAT_GATEWAY yet
-    assert_eq!(j["cross_az"]["zones"], serde_json::json!([]));
+    // 5. cross-AZ pairs: each (local zone, remote zone) against its rows
+    let pairs = j["cross_az"]["zones"].as_array().unwrap();
+    assert_eq!(pairs.len(), 2, "{pairs:?}");
+    for p in pairs {
+        let (lz, rz) = (p["local"].as_str().unwrap(), p["remote"].as_str().unwrap());
+        assert_ne!(lz, rz);
+        let pair = |dir: &str| {
+            bytes(&|r| {
+                cross_az(r) == Some(true)
+                    && r["localAvailabilityZone"] == lz
+                    && r["remoteAvailabilityZone"] == rz
+                    && r["direction"] == dir
+            })
+        };
+        assert_eq!(p["bytes_out"], pair("out"), "{lz} -> {rz}");
+        assert_eq!(p["bytes_in"], pair("in"), "{lz} -> {rz}");
+    }
+    // 6. savings: no NAT_GATEWAY rows in the demo (no --nat-gateway)
     assert_eq!(j["savings"]["total"], 0.0);
     assert!(j["notes"][0]
         .as_str()

@@ -9,6 +9,7 @@ use kubenetmon::output::Format;
 use kubenetmon::time::parse_timestamp;
 
 use crate::cli::common::{InventoryArgs, LocalArgs, RangeSourceArgs};
+use crate::cli::zone_args::{FlagArgs, ZoneArgs};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -25,6 +26,12 @@ Examples:
 
   # The rows and what they cost, in one pass
   kubenetmon label dumps/ -i cluster.json -o flows.parquet --report cost.html --period 1h
+
+  # Cross-AZ and NAT-gateway bytes: zones of VPC addresses from the subnets, connections
+  # to the internet through a NAT gateway, except S3 through its gateway endpoint
+  aws ec2 describe-subnets --filters Name=vpc-id,Values=vpc-0abc --output json > subnets.json
+  kubenetmon label dumps/ -i cluster.json --subnets subnets.json --nat-gateway \\
+      --gateway-endpoint s3 --flag NLB=10.0.100.0/24 -o flows.parquet
 
   # Check that a dump parses, without an inventory or ranges
   kubenetmon label dump.txt --dry-run --summary-json summary.json
@@ -45,6 +52,10 @@ pub struct LabelArgs {
     pub ranges: RangeSourceArgs,
     #[command(flatten)]
     pub local: LocalArgs,
+    #[command(flatten)]
+    pub zones: ZoneArgs,
+    #[command(flatten)]
+    pub flags: FlagArgs,
     /// Deployment environment column: development, staging or production (others are
     /// accepted with a warning)
     #[arg(

@@ -76,6 +76,8 @@ fn execute(plan: &LabelPlan, reporter: &mut Reporter) -> anyhow::Result<(Summary
             table: &lab.table,
             local: &lab.local,
             private: &lab.private,
+            zones: &lab.zones,
+            locations: &lab.locations,
             flags: &lab.flags,
             ignore_udp: lab.ignore_udp,
             time: input.time,

@@ -12,12 +12,13 @@ use kubenetmon::inventory::{self, Inventory};
 use kubenetmon::io::{is_stdio, open_input};
 use kubenetmon::label::node::infer_node;
 use kubenetmon::label::pipeline::Options;
-use kubenetmon::label::{FlagRules, LocalSite, PrivateNets, TimeSource};
+use kubenetmon::label::{FlagRules, LocalSite, Locations, PrivateNets, TimeSource};
 use kubenetmon::model::RunMeta;
 use kubenetmon::output::{OutputSpec, Schema};
 use kubenetmon::ranges::RangeTable;
 use kubenetmon::report::{Prices, ReportFormat, ReportOptions};
 use kubenetmon::time::{file_mtime, now};
+use kubenetmon::zones::ZoneMap;
 
 use super::args::LabelArgs;
 use crate::cli::UsageError;
@@ -38,6 +39,10 @@ pub struct Labelling {
     pub table: RangeTable,
     pub local: LocalSite,
     pub private: PrivateNets,
+    /// §6.1 (empty without --subnets/--zone).
+    pub zones: ZoneMap,
+    /// §6.2 (empty without --location).
+    pub locations: Locations,
     pub flags: FlagRules,
     pub ignore_udp: bool,
     pub schema: Schema,
@@ -73,12 +78,18 @@ pub struct LabelPlan {
 impl LabelPlan {
     pub fn new(args: LabelArgs) -> anyhow::Result<LabelPlan> {
         let dumps = dumps::expand(&args.dumps, args.node.as_deref()).map_err(UsageError::from)?;
-        if args.inventory.inventory.iter().any(|p| is_stdio(p))
-            && dumps.iter().any(|d| d.is_stdin())
-        {
+        let inventory_stdin = args.inventory.inventory.iter().any(|p| is_stdio(p));
+        let dump_stdin = dumps.iter().any(|d| d.is_stdin());
+        if inventory_stdin && dump_stdin {
             return Err(
                 UsageError::new("stdin (`-`) cannot be both a dump and the inventory").into(),
             );
+        }
+        if args.zones.reads_stdin() && (inventory_stdin || dump_stdin) {
+            return Err(UsageError::new(
+                "stdin (`-`) can hold only one of the dump, the inventory and --subnets",
+            )
+            .into());
         }
         let rows = if args.dry_run {
             None
@@ -173,6 +184,8 @@ impl LabelPlan {
             return Ok(plan);
         }
 
+        // §6.1: the zone map's files are read before the larger inputs.
+        let zones = args.zones.zone_map()?;
         let inventory = inventory::load(&args.inventory.inventory)?;
         let (local_cloud, local_region) = args.local.cloud_and_region(Some(&inventory))?;
         let loaded = args.ranges.load(local_cloud)?;
@@ -191,6 +204,9 @@ impl LabelPlan {
                  give --cloud and --region"
             );
         };
+        // §6.2, §6.3
+        let locations = args.zones.locations(&loaded.table)?;
+        let flags = args.flags.rules(&loaded.table, &local)?;
         for dump in dumps {
             let node = plan.node_of(&dump, &inventory)?;
             plan.inputs.push(Input {
@@ -199,7 +215,6 @@ impl LabelPlan {
                 dump,
             });
         }
-        let flags = FlagRules::none();
         let meta = RunMeta {
             environment: args.environment.clone(),
             local: local.clone(),
@@ -212,6 +227,8 @@ impl LabelPlan {
             table: loaded.table,
             local,
             private: args.local.private_nets(),
+            zones,
+            locations,
             flags,
             ignore_udp: args.ignore_udp,
             schema: Schema::Upstream,

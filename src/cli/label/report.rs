@@ -10,7 +10,7 @@ use std::time::Duration;
 use kubenetmon::conntrack::Malformed;
 use kubenetmon::io::{is_stdio, AtomicFile};
 use kubenetmon::label::pipeline::Observer;
-use kubenetmon::label::{ErrorKind, IgnoreReason, LabelError, Summary};
+use kubenetmon::label::{ErrorKind, FlagRules, IgnoreReason, LabelError, Summary};
 use kubenetmon::model::ConnectionClass;
 use kubenetmon::output::schema::TTL_DAYS;
 use kubenetmon::output::Pending;
@@ -131,7 +131,11 @@ pub fn finish(
         ));
     }
     if !messages::quiet() {
-        eprint!("{}", summary_text(s, plan.dry_run, &plan.skipped_providers));
+        let flags = plan.labelling.as_ref().map(|l| &l.flags);
+        eprint!(
+            "{}",
+            summary_text(s, plan.dry_run, &plan.skipped_providers, flags)
+        );
     }
     for d in &reporter.accounting_off {
         warn_loud!(
@@ -155,7 +159,12 @@ pub fn finish(
 }
 
 /// The end-of-run summary on stderr.
-pub fn summary_text(s: &Summary, dry_run: bool, skipped: &[String]) -> String {
+pub fn summary_text(
+    s: &Summary,
+    dry_run: bool,
+    skipped: &[String],
+    flags: Option<&FlagRules>,
+) -> String {
     use std::fmt::Write;
     let mut o = String::new();
     let _ = writeln!(
@@ -220,11 +229,77 @@ pub fn summary_text(s: &Summary, dry_run: bool, skipped: &[String]) -> String {
             );
         }
     }
+    if let Some(rules) = flags.filter(|_| s.labelled > 0) {
+        o.push_str(&flag_lines(s, rules));
+    }
     if !skipped.is_empty() {
         let _ = writeln!(
             o,
             "  range providers skipped (file absent): {}",
             skipped.join(", ")
+        );
+    }
+    o
+}
+
+/// SPEC §6.3 in the summary: the bytes each built-in flag marks, and their
+/// share, so the cross-AZ part needs no SQL.
+fn flag_lines(s: &Summary, rules: &FlagRules) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let total: u64 = ConnectionClass::ALL
+        .iter()
+        .map(|&c| {
+            let (out, inb) = s.bytes(c);
+            out + inb
+        })
+        .sum();
+    let pct = |part: u64, whole: u64| {
+        if whole == 0 {
+            0.0
+        } else {
+            100.0 * part as f64 / whole as f64
+        }
+    };
+    let mut line = |name: &str, (out, inb): (u64, u64), note: String| {
+        let _ = writeln!(
+            o,
+            "  {name:<16} {out:>14} bytes out {inb:>14} bytes in  ({note})"
+        );
+    };
+    if rules.cross_az() {
+        let yes = s.cross_az_bytes(Some(true));
+        let no = s.cross_az_bytes(Some(false));
+        let unknown = s.cross_az_bytes(None);
+        let known = yes.0 + yes.1 + no.0 + no.1;
+        line(
+            "CROSS_AZ=true",
+            yes,
+            format!(
+                "{:.1} % of the bytes whose zones are known",
+                pct(yes.0 + yes.1, known)
+            ),
+        );
+        line(
+            "CROSS_AZ=false",
+            no,
+            format!("{:.1} %", pct(no.0 + no.1, known)),
+        );
+        line(
+            "CROSS_AZ unknown",
+            unknown,
+            format!(
+                "{:.1} % of all bytes: an end whose zone is unknown",
+                pct(unknown.0 + unknown.1, total)
+            ),
+        );
+    }
+    if rules.nat_gateway() {
+        let nat = s.nat_gateway_bytes();
+        line(
+            "NAT_GATEWAY=true",
+            nat,
+            format!("{:.1} % of all bytes", pct(nat.0 + nat.1, total)),
         );
     }
     o
