@@ -105,7 +105,7 @@ OUT_BYTES=$(stat -c %s "$DEST")
 awk -v b="$BYTES" -v l="$SUM_LINES" -v t0="$t0" -v t1="$t1" -v r="$RSS_KB" -v u="$USER_S" \
     -v s="$SYS_S" -v sr="$SUM_ROWS" -v fr="$FILE_ROWS" -v ob="$OUT_BYTES" -v f="$FORMAT" 'BEGIN{
     w = (t1 - t0) / 1e9;
-    printf "stdin bytes      %d (%.2f GB)\n", b, b/1e9;
+    printf "stdin bytes      %.0f (%.2f GB)\n", b, b/1e9;
     printf "summary lines    %d\n", l;
     printf "wall             %.1f s (%.0f MB/s, %.2f M lines/s)\n", w, b/w/1e6, l/w/1e6;
     printf "label CPU        user %.1f s, sys %.1f s\n", u, s;

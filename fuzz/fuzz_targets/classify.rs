@@ -77,6 +77,7 @@ fuzz_target!(|data: &[u8]| {
                     zone,
                     location,
                     owner,
+                    error,
                     ..
                 } => {
                     assert_eq!(Some(ip), parsed);
@@ -84,7 +85,8 @@ fuzz_target!(|data: &[u8]| {
                         let net: IpNet = prefix.parse().unwrap();
                         assert!(net.contains(&ip.to_canonical()), "{ip} {net}");
                     }
-                    assert_eq!(class.is_some(), at.local.is_some());
+                    // No class when §3.9 refused (a same-cloud prefix without a region).
+                    assert_eq!(class.is_some(), at.local.is_some() && error.is_none());
                     assert_eq!(zone.is_some(), at.zones.is_some());
                     assert_eq!(location.is_some(), !at.locations.is_empty());
                     if let Some(l) = location.filter(|l| !l.is_empty()) {
