@@ -33,6 +33,15 @@
 //! pod↔pod, pod→AWS and GCP IPv6 prefixes (from `--ranges` when given),
 //! pod→internet, node↔node, ICMPv6. With the default 0 nothing changes:
 //! the output is byte for byte what it was before the option existed.
+//!
+//! `--baseline` also writes `DIR/baseline/<node>.txt`: the same node's
+//! snapshot `--baseline-gap` seconds earlier (its modification time is set
+//! so), for `label --baseline` (SPEC §8). Per dump entry: 5 % absent (new
+//! in the dump), 2 % with larger counters (a reused tuple: reset), 10 %
+//! unchanged, the rest with 10–90 % of the dump's counters; and after 5 %
+//! of the entries an extra entry that is only in the baseline (ended). It
+//! draws from its own random stream, so the dumps are the same bytes with
+//! or without it.
 
 use std::collections::HashSet;
 use std::fs::{self, File};
@@ -93,6 +102,18 @@ struct Args {
     /// the cluster is dual-stack (pods and nodes get IPv6 addresses too)
     #[arg(long, value_name = "FRACTION", default_value_t = 0.0, value_parser = share)]
     ipv6_share: f64,
+    /// Also write DIR/baseline/<node>.txt: an earlier snapshot of the same connections
+    /// (smaller counters; some absent, some reset, some unchanged, some only there)
+    #[arg(long)]
+    baseline: bool,
+    /// How much earlier the baseline was taken (its modification time)
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 60,
+        requires = "baseline"
+    )]
+    baseline_gap: u64,
 }
 
 fn share(s: &str) -> Result<f64, String> {
@@ -1658,42 +1679,103 @@ impl Gen<'_> {
 
 const CHUNK: u64 = 32 * 1024;
 
-/// Generates chunks in parallel while a writer thread drains them in order,
-/// so CPU and disk overlap.
-fn write_dump(path: &Path, g: &Gen, seed: u64, lines: u64) -> Result<()> {
-    let f = File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    stream_dump(f, g, seed, lines).with_context(|| format!("writing {}", path.display()))
+/// The baseline's own random stream (`--baseline`), apart from the dump's.
+const BASELINE_STREAM: u64 = 0x6261_7365_6c69_6e65;
+
+/// The baseline line(s) for one dump entry (`--baseline`): the same
+/// connection earlier, or none, or one with larger counters, and now and
+/// then an entry that ended before the dump.
+fn baseline_entries(g: &Gen, e: &Entry, rng: &mut Rng, out: &mut Vec<u8>) {
+    let roll = rng.below(1000);
+    let earlier = |c: (u64, u64), num: u64| (c.0 * num / 10, c.1 * num / 10);
+    let counters = match roll {
+        0..50 => None, // new in the dump
+        50..70 => Some(((e.oc.0 + 5, e.oc.1 + 5000), (e.rc.0 + 5, e.rc.1 + 5000))), // reset
+        70..170 => Some((e.oc, e.rc)), // unchanged
+        _ => {
+            let num = rng.range(1, 9);
+            Some((earlier(e.oc, num), earlier(e.rc, num)))
+        }
+    };
+    if let Some((oc, rc)) = counters {
+        let b = Entry {
+            oc,
+            rc,
+            timeout: e.timeout + 60,
+            ..*e
+        };
+        write_entry(out, &b, g.format);
+    }
+    if rng.chance(50) {
+        let ended = g.line_entry(rng);
+        write_entry(out, &ended, g.format);
+    }
 }
 
-/// The lines of one node's dump, in order, to `out`.
-fn stream_dump(out: impl Write + Send, g: &Gen, seed: u64, lines: u64) -> std::io::Result<()> {
+/// Generates chunks in parallel while a writer thread drains them in order,
+/// so CPU and disk overlap. With `baseline`, the earlier snapshot of the
+/// same entries goes to that file.
+fn write_dump(path: &Path, g: &Gen, seed: u64, lines: u64, baseline: Option<&Path>) -> Result<()> {
+    let f = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let bf = match baseline {
+        Some(p) => Some(File::create(p).with_context(|| format!("creating {}", p.display()))?),
+        None => None,
+    };
+    stream_dump(f, bf, g, seed, lines).with_context(|| format!("writing {}", path.display()))
+}
+
+/// The lines of one node's dump, in order, to `out` (and its baseline's
+/// to `bf`).
+fn stream_dump(
+    out: impl Write + Send,
+    bf: Option<File>,
+    g: &Gen,
+    seed: u64,
+    lines: u64,
+) -> std::io::Result<()> {
+    let with_base = bf.is_some();
     let chunks = lines.div_ceil(CHUNK);
     let batch = (rayon::current_num_threads() as u64 * 2).max(2);
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(2);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(Vec<u8>, Vec<u8>)>>(2);
     std::thread::scope(|scope| {
         let writer = scope.spawn(move || -> std::io::Result<()> {
             let mut w = BufWriter::with_capacity(1 << 20, out);
+            let mut bw = bf.map(|f| BufWriter::with_capacity(1 << 20, f));
             for bufs in rx {
-                for b in bufs {
+                for (b, base) in bufs {
                     w.write_all(&b)?;
+                    if let Some(bw) = bw.as_mut() {
+                        bw.write_all(&base)?;
+                    }
                 }
+            }
+            if let Some(bw) = bw.as_mut() {
+                bw.flush()?;
             }
             w.flush()
         });
         let mut start = 0;
         while start < chunks {
             let end = (start + batch).min(chunks);
-            let bufs: Vec<Vec<u8>> = (start..end)
+            let bufs: Vec<(Vec<u8>, Vec<u8>)> = (start..end)
                 .into_par_iter()
                 .map(|ci| {
                     let mut rng = Rng::derive(seed, 100 + g.node as u64, ci);
+                    let mut brng = Rng::derive(seed ^ BASELINE_STREAM, 100 + g.node as u64, ci);
                     let n = CHUNK.min(lines - ci * CHUNK);
                     let mut buf = Vec::with_capacity(n as usize * 220);
+                    let mut base = Vec::new();
+                    if with_base {
+                        base.reserve(n as usize * 220);
+                    }
                     for _ in 0..n {
                         let e = g.line_entry(&mut rng);
                         write_entry(&mut buf, &e, g.format);
+                        if with_base {
+                            baseline_entries(g, &e, &mut brng, &mut base);
+                        }
                     }
-                    buf
+                    (buf, base)
                 })
                 .collect();
             if tx.send(bufs).is_err() {
@@ -1704,6 +1786,19 @@ fn stream_dump(out: impl Write + Send, g: &Gen, seed: u64, lines: u64) -> std::i
         drop(tx);
         writer.join().expect("writer thread panicked")
     })
+}
+
+/// Dates the baseline `gap` seconds before its dump.
+fn date_baseline(dump: &Path, baseline: &Path, gap: u64) -> Result<()> {
+    let at = fs::metadata(dump)?.modified()?;
+    let earlier = at
+        .checked_sub(std::time::Duration::from_secs(gap))
+        .context("--baseline-gap reaches before the epoch")?;
+    File::options()
+        .write(true)
+        .open(baseline)?
+        .set_modified(earlier)
+        .with_context(|| format!("setting the time of {}", baseline.display()))
 }
 
 fn main() -> Result<()> {
@@ -1723,6 +1818,22 @@ fn main() -> Result<()> {
         &inventory_json(&cluster, &args),
     )?;
 
+    let baselines = args.out.join("baseline");
+    if args.baseline {
+        fs::create_dir_all(&baselines)
+            .with_context(|| format!("creating {}", baselines.display()))?;
+    }
+    // The dump and, with --baseline, its earlier snapshot.
+    let write_pair = |path: &Path, g: &Gen, lines: u64| -> Result<()> {
+        let base = args
+            .baseline
+            .then(|| baselines.join(path.file_name().unwrap()));
+        write_dump(path, g, args.seed, lines, base.as_deref())?;
+        if let Some(b) = &base {
+            date_baseline(path, b, args.baseline_gap)?;
+        }
+        Ok(())
+    };
     let mut written = Vec::new();
     match &args.single_node {
         Some(name) => {
@@ -1744,7 +1855,7 @@ fn main() -> Result<()> {
             };
             if args.dump_to_stdout {
                 eprintln!("gen: node {}", cluster.nodes[node].name);
-                match stream_dump(std::io::stdout(), &g, args.seed, args.lines) {
+                match stream_dump(std::io::stdout(), None, &g, args.seed, args.lines) {
                     // The reader stopped early (`| head`): its choice.
                     Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
                     r => r.context("writing the dump to stdout")?,
@@ -1752,7 +1863,7 @@ fn main() -> Result<()> {
                 written.push((node, PathBuf::from("-"), args.lines));
             } else {
                 let path = dumps.join(format!("{}.txt", cluster.nodes[node].name));
-                write_dump(&path, &g, args.seed, args.lines)?;
+                write_pair(&path, &g, args.lines)?;
                 written.push((node, path, args.lines));
             }
         }
@@ -1768,7 +1879,7 @@ fn main() -> Result<()> {
                     ipv6_ppm: ppm(args.ipv6_share),
                 };
                 let path = dumps.join(format!("{}.txt", cluster.nodes[node].name));
-                write_dump(&path, &g, args.seed, lines)?;
+                write_pair(&path, &g, lines)?;
                 written.push((node, path, lines));
             }
         }
@@ -1794,6 +1905,13 @@ fn main() -> Result<()> {
         // Only for dual-stack runs: single-stack manifests stay as they were.
         manifest["ipv6_share"] = json!(args.ipv6_share);
         manifest["ipv6_cluster_prefix"] = json!(format!("{}/56", ip6_str(v6.cluster)));
+    }
+    if args.baseline {
+        // Only with --baseline: other manifests stay as they were.
+        manifest["baseline"] = json!({
+            "dir": "baseline",
+            "gap_seconds": args.baseline_gap,
+        });
     }
     write_json(&args.out.join("manifest.json"), &manifest)?;
     if let Some((n, _, _)) = written
@@ -1892,7 +2010,7 @@ mod tests {
             ipv6_ppm: ppm(a.ipv6_share),
         };
         let mut out = Vec::new();
-        stream_dump(&mut out, &g, a.seed, CHUNK + 100).unwrap();
+        stream_dump(&mut out, None, &g, a.seed, CHUNK + 100).unwrap();
         let want = lines(&a, 1, CHUNK, 0) + &lines(&a, 1, 100, 1);
         assert!(String::from_utf8(out).unwrap() == want);
         // stdout holds one dump only
@@ -1902,6 +2020,75 @@ mod tests {
                 .unwrap()
                 .dump_to_stdout
         );
+    }
+
+    #[test]
+    fn baseline_is_an_earlier_snapshot_and_leaves_the_dump_alone() {
+        use kubenetmon::label::baseline::{self, Delta};
+        use kubenetmon::label::pipeline::{Options, Quiet};
+        let a = args(&[]);
+        let c = build_cluster(&a).unwrap();
+        let r = remotes(a.seed, &builtin_pools());
+        let g = Gen {
+            c: &c,
+            r: &r,
+            node: 3,
+            format: a.format,
+            ipv6_ppm: 0,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let (plain, dump, base) = (
+            dir.path().join("plain.txt"),
+            dir.path().join("dump.txt"),
+            dir.path().join("base.txt"),
+        );
+        let n = 2 * CHUNK + 1000;
+        write_dump(&plain, &g, a.seed, n, None).unwrap();
+        write_dump(&dump, &g, a.seed, n, Some(&base)).unwrap();
+        assert_eq!(fs::read(&plain).unwrap(), fs::read(&dump).unwrap());
+        // The same again: deterministic.
+        let base2 = dir.path().join("base2.txt");
+        write_dump(&dump, &g, a.seed, n, Some(&base2)).unwrap();
+        assert_eq!(fs::read(&base).unwrap(), fs::read(&base2).unwrap());
+        date_baseline(&dump, &base, 300).unwrap();
+        let mtime = |p: &Path| fs::metadata(p).unwrap().modified().unwrap();
+        assert_eq!(
+            mtime(&dump).duration_since(mtime(&base)).unwrap().as_secs(),
+            300
+        );
+
+        // What label --baseline makes of the pair: the shares written.
+        let text = fs::read(&base).unwrap();
+        let b =
+            baseline::load(&text[..], "base", None, Options::with_window(2), &mut Quiet).unwrap();
+        assert_eq!(b.read.malformed, 0);
+        let m = b.into_matcher(false);
+        let dump_text = fs::read_to_string(&dump).unwrap();
+        let (mut new, mut reset, mut unchanged, mut matched) = (0u64, 0u64, 0u64, 0u64);
+        for (i, line) in dump_text.lines().enumerate() {
+            let f = kubenetmon::conntrack::parse_line(line.as_bytes(), i as u64 + 1)
+                .unwrap()
+                .unwrap();
+            match m.compare(&f) {
+                Delta::New => new += 1,
+                Delta::Reset => reset += 1,
+                Delta::Unchanged => unchanged += 1,
+                Delta::Matched { .. } => matched += 1,
+            }
+        }
+        let t = m.tally();
+        let per_mille = |k: u64| k * 1000 / n;
+        // 5 % new, 2 % reset, 10 % unchanged (less the zero-counter
+        // entries, which stay zero: matched), the rest smaller; 5 % ended.
+        assert!((40..=60).contains(&per_mille(new)), "new {new}");
+        assert!((13..=27).contains(&per_mille(reset)), "reset {reset}");
+        assert!(
+            (80..=110).contains(&per_mille(unchanged)),
+            "unchanged {unchanged}"
+        );
+        assert!(per_mille(matched) > 780, "matched {matched}");
+        assert!((40..=60).contains(&per_mille(t.ended)), "ended {}", t.ended);
+        assert_eq!(t.entries, t.matched + t.reset + t.ended + t.duplicate);
     }
 
     #[test]

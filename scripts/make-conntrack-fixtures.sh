@@ -12,10 +12,22 @@
 # in every output format. Everything stays inside these namespaces; nothing
 # leaves the machine. Re-runnable: namespaces are removed first and at exit.
 #
+#   make-conntrack-fixtures.sh [OUT]              testdata/conntrack/real/
+#   make-conntrack-fixtures.sh --baseline [OUT]   testdata/conntrack/baseline/:
+#       two snapshots (`conntrack -L`, and `-o id`) a few seconds apart with
+#       known traffic in between, for `label --baseline` (SPEC §8); what was
+#       sent is written to OUT/traffic.json
+#
 # Needs: iproute2, conntrack (1.4.7), iptables, python3, curl, ping.
 set -euo pipefail
 
-OUT=${1:-"$(cd "$(dirname "$0")/.." && pwd)/testdata/conntrack/real"}
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+MODE=real
+if [ "${1:-}" = "--baseline" ]; then
+    MODE=baseline
+    shift
+fi
+OUT=${1:-"$ROOT/testdata/conntrack/$MODE"}
 mkdir -p "$OUT"
 NSS="kn-node kn-pod1 kn-pod2 kn-ext"
 
@@ -101,6 +113,131 @@ while True:
     c, _ = s.accept(); c.recv(4096); c.sendall(b"x" * 1000); c.close()
 ' >/dev/null 2>&1 &
 sleep 1
+
+if [ "$MODE" = baseline ]; then
+    # A TCP echo server that keeps connections open.
+    X timeout 60 python3 -c '
+import socket, threading
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("192.168.100.20", 8444)); s.listen(5)
+def serve(c):
+    while True:
+        d = c.recv(65536)
+        if not d:
+            break
+        c.sendall(d)
+    c.close()
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+' >/dev/null 2>&1 &
+    sleep 1
+    # The driver runs in kn-pod1 and takes the snapshots in kn-node itself,
+    # so traffic and snapshots interleave exactly as written.
+    rm -f "$OUT"/snap*.txt
+    P1 python3 - "$OUT" <<'PY'
+import json, socket, struct, subprocess, sys, time
+
+out = sys.argv[1]
+EXT = "192.168.100.20"
+ICMP_ID = 4660
+sent = {}
+
+def node(*cmd):
+    return subprocess.run(["ip", "netns", "exec", "kn-node", *cmd],
+                          check=True, capture_output=True)
+
+def snapshot(name):
+    time.sleep(0.5)  # let delayed ACKs go out first
+    at = time.time()
+    for suffix, opts in (("", []), ("-id", ["-o", "id"])):
+        r = node("conntrack", "-L", *opts)
+        with open(f"{out}/{name}{suffix}.txt", "wb") as f:
+            f.write(r.stdout + r.stderr)  # conntrack's summary line last
+    return int(at)
+
+def tcp(port):
+    s = socket.socket()
+    s.bind(("10.244.1.11", port))
+    s.connect((EXT, 8444))
+    return s
+
+def echo_tcp(s, n):
+    s.sendall(b"t" * n)
+    got = 0
+    while got < n:
+        got += len(s.recv(65536))
+
+def udp(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("10.244.1.11", port))
+    s.settimeout(2)
+    return s
+
+def echo_udp(s, sizes):
+    for n in sizes:
+        s.sendto(b"u" * n, (EXT, 5353))
+        s.recvfrom(2048)
+
+def checksum(b):
+    b += b"\0" * (len(b) % 2)
+    c = sum(struct.unpack(f"!{len(b) // 2}H", b))
+    while c >> 16:
+        c = (c & 0xFFFF) + (c >> 16)
+    return ~c & 0xFFFF
+
+def ping(seq, n):
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    s.settimeout(2)
+    body = b"p" * n
+    hdr = struct.pack("!BBHHH", 8, 0, 0, ICMP_ID, seq)
+    s.sendto(struct.pack("!BBHHH", 8, 0, checksum(hdr + body), ICMP_ID, seq) + body, (EXT, 0))
+    while True:
+        p, _ = s.recvfrom(4096)
+        ihl = (p[0] & 15) * 4
+        t, _, _, pid, pseq = struct.unpack("!BBHHH", p[ihl:ihl + 8])
+        if t == 0 and pid == ICMP_ID and pseq == seq:
+            return
+
+# Before the first snapshot.
+a = tcp(41001); echo_tcp(a, 1000)                      # open across both snapshots
+b = tcp(41002); echo_tcp(b, 500)                       # ends in between
+u1 = udp(41003); echo_udp(u1, [10])                    # nothing more: unchanged
+u2 = udp(41004); echo_udp(u2, [20, 20])                # grows
+u3 = udp(41005); echo_udp(u3, [100, 100, 100, 100])    # its tuple is reused
+ping(1, 56); ping(2, 56)                               # ICMP, id 4660, grows
+t1 = snapshot("snap1")
+
+# In between.
+echo_tcp(a, 3000)
+b.close(); time.sleep(0.5)
+node("conntrack", "-D", "-p", "tcp", "--orig-port-src", "41002")   # as if expired
+echo_udp(u2, [30, 30, 30])
+node("conntrack", "-D", "-p", "udp", "--orig-port-src", "41005")   # as if expired...
+echo_udp(u3, [5])                                                  # ...and reused
+u4 = udp(41006); echo_udp(u4, [7, 7])                  # starts after the first snapshot
+ping(3, 56)
+time.sleep(1)
+t2 = snapshot("snap2")
+
+json.dump({
+    "snap1": t1, "snap2": t2,
+    "note": "payload bytes; UDP datagram sizes are echoed back one for one; TCP "
+            "payloads are echoed in full; ICMP echo payload sizes (id 4660)",
+    "tcp_open": {"sport": 41001, "dport": 8444, "before": 1000, "between": 3000},
+    "tcp_ended": {"sport": 41002, "dport": 8444, "before": 500, "between": "closed, then conntrack -D"},
+    "udp_unchanged": {"sport": 41003, "dport": 5353, "before": [10], "between": []},
+    "udp_grows": {"sport": 41004, "dport": 5353, "before": [20, 20], "between": [30, 30, 30]},
+    "udp_reused": {"sport": 41005, "dport": 5353, "before": [100, 100, 100, 100],
+                   "between": "conntrack -D, then [5]", "after_reuse": [5]},
+    "udp_new": {"sport": 41006, "dport": 5353, "before": [], "between": [7, 7]},
+    "icmp": {"id": ICMP_ID, "before": [56, 56], "between": [56]},
+}, open(f"{out}/traffic.json", "w"), indent=2)
+a.close()
+PY
+    echo "baseline fixtures written to $OUT" >&2
+    exit 0
+fi
 
 # Event streams run while traffic flows.
 N timeout 12 conntrack -E >"$OUT/events.txt" 2>&1 &

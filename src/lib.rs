@@ -3,13 +3,16 @@
 //! Reads conntrack dumps ([`conntrack`]), joins them with a kubectl
 //! inventory ([`inventory`]), classifies the far end against cloud IP
 //! ranges ([`ranges`]) in the labeller ([`label`]), and writes rows for
-//! ClickHouse's `network_flows_0` table ([`output`]). [`zones`] maps
-//! addresses to availability zones (SPEC §6.1).
+//! ClickHouse's `network_flows_0` table ([`output`]), as files or straight
+//! into a server ([`clickhouse`]). [`zones`] maps addresses to availability
+//! zones (SPEC §6.1).
 
 pub mod classify;
+pub mod clickhouse;
 pub mod conntrack;
 pub mod dumps;
 pub mod fetch;
+pub mod http;
 pub mod inventory;
 pub mod io;
 pub mod label;

@@ -257,6 +257,7 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
+    crate::cli::check_stdout_open("the answers")?;
     if args.ips.is_empty() && io::stdin().is_terminal() {
         return Err(
             UsageError::new("no addresses given: pass them as arguments or on stdin").into(),

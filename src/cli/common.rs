@@ -104,7 +104,16 @@ impl LocalArgs {
         inventory: Option<&Inventory>,
     ) -> anyhow::Result<(Option<Cloud>, Option<String>)> {
         let cloud = match (self.cloud, inventory) {
-            (Some(c), _) => Some(c),
+            (Some(c), Some(inv)) => {
+                if let Some(nodes) = inv.infer_cloud().ok().flatten().filter(|n| *n != c) {
+                    warn!(
+                        "--cloud {c} contradicts the inventory, whose nodes' providerIDs all say \
+                         {nodes}; using {c} (drop --cloud to use the inventory's)"
+                    );
+                }
+                Some(c)
+            }
+            (Some(c), None) => Some(c),
             (None, Some(inv)) => inv
                 .infer_cloud()
                 .context("cannot infer the local cloud from the inventory")?,
@@ -149,4 +158,29 @@ impl LocalArgs {
     pub fn private_nets(&self) -> PrivateNets {
         PrivateNets::with_extra(self.private_cidr.iter().copied())
     }
+}
+
+/// Before writing `path`: names the `.NAME.*.tmp` files beside it that a
+/// killed run left (SIGKILL gives no chance to remove them). They may
+/// also belong to another run writing there right now, so they are only
+/// named, never deleted.
+pub fn warn_leftover_temps(path: &std::path::Path) {
+    if kubenetmon::io::is_stdio(path) {
+        return;
+    }
+    let found = kubenetmon::io::leftover_temps(path);
+    if found.is_empty() {
+        return;
+    }
+    let names: Vec<String> = found
+        .iter()
+        .map(|p| crate::cli::messages::printable(&p.display().to_string()).into_owned())
+        .collect();
+    warn!(
+        "{}: found {} unfinished temporary file(s) of an earlier run that was killed: {}; \
+         delete them unless another kubenetmon is writing {0} right now",
+        crate::cli::messages::printable(&path.display().to_string()),
+        found.len(),
+        names.join(", ")
+    );
 }

@@ -33,9 +33,11 @@ pub fn progress() -> Option<indicatif::ProgressBar> {
     PROGRESS.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
-/// One line on stderr, whatever `-q` says.
+/// One line on stderr, whatever `-q` says. Control characters in it are
+/// escaped ([`printable`]), so no path — a malformed line's excerpt, a file
+/// name, an error chain from the library — can reach the terminal raw.
 pub fn line(args: fmt::Arguments<'_>) {
-    let text = args.to_string();
+    let text = printable(&args.to_string()).into_owned();
     match progress() {
         Some(p) => p.println(text),
         None => {

@@ -212,6 +212,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
             write_stdout(&page)?;
             return Ok(ExitCode::SUCCESS);
         }
+        crate::cli::common::warn_leftover_temps(path);
         write_atomic(path, page.as_bytes())?;
         note!("wrote {}", path.display());
     }

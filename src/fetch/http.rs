@@ -2,11 +2,12 @@
 //! retries with backoff for errors that may go away on their own.
 
 use std::io::Read;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use reqwest::blocking::Client;
 
 use super::{FetchError, Limits};
+use crate::http::{error_chain, io_chain};
 
 /// Receives download progress for one provider; the CLI draws bars with it.
 pub trait Progress: Send + Sync {
@@ -25,18 +26,12 @@ impl Progress for NoProgress {}
 /// Builds the client every download shares. With `system_proxy`, reqwest
 /// reads `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`.
 pub fn client(limits: &Limits, system_proxy: bool) -> Result<Client, FetchError> {
-    let builder = Client::builder();
-    let builder = if system_proxy {
-        builder
-    } else {
-        builder.no_proxy()
-    };
-    builder
-        .connect_timeout(limits.connect_timeout)
-        .timeout(limits.timeout)
-        .user_agent(concat!("kubenetmon/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| FetchError::Client(error_chain(&e)))
+    crate::http::client(&crate::http::ClientConfig {
+        connect_timeout: limits.connect_timeout,
+        timeout: limits.timeout,
+        system_proxy,
+    })
+    .map_err(FetchError::Client)
 }
 
 /// Downloads `url`, retrying transient failures (5xx, 408, 429, timeouts,
@@ -47,17 +42,16 @@ pub fn download(
     limits: &Limits,
     progress: &dyn Progress,
 ) -> Result<Vec<u8>, FetchError> {
-    let mut attempt = 0;
-    loop {
-        progress.request(url);
-        match download_once(client, url, limits, progress) {
-            Err(e) if e.is_transient() && attempt < limits.retries => {
-                std::thread::sleep(backoff_for(limits.backoff, attempt));
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
+    crate::http::retry(
+        limits.retries,
+        limits.backoff,
+        || {
+            progress.request(url);
+            download_once(client, url, limits, progress)
+        },
+        FetchError::is_transient,
+        |_, _, _| {},
+    )
 }
 
 fn download_once(
@@ -136,31 +130,4 @@ fn download_once(
         }
     }
     Ok(body)
-}
-
-/// reqwest's Display is terse ("error sending request"); the causes say why.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let s = c.to_string();
-        if !out.contains(&s) {
-            out.push_str(": ");
-            out.push_str(&s);
-        }
-        cur = c.source();
-    }
-    out
-}
-
-fn io_chain(e: &std::io::Error) -> String {
-    match e.get_ref() {
-        Some(inner) => error_chain(inner),
-        None => e.to_string(),
-    }
-}
-
-/// Doubling delay; the exponent is capped so a huge `--retries` cannot overflow.
-fn backoff_for(base: Duration, attempt: u32) -> Duration {
-    base.saturating_mul(1 << attempt.min(10))
 }

@@ -241,7 +241,8 @@ fn open_source(path: &Path) -> Result<Box<dyn std::io::BufRead + Send>, Inventor
         source: match e {
             crate::io::IoError::Open { source, .. }
             | crate::io::IoError::Temp { source, .. }
-            | crate::io::IoError::Persist { source, .. } => source,
+            | crate::io::IoError::Persist { source, .. }
+            | crate::io::IoError::Write { source, .. } => source,
         },
     })
 }

@@ -4,6 +4,7 @@
 //! home; [`Summary`] counts what happened to every line of a run and
 //! serialises to the §5.1 JSON contract. [`pipeline`] drives it over dumps.
 
+pub mod baseline;
 pub mod flags;
 mod index;
 pub mod location;
@@ -45,6 +46,8 @@ crate::model::named_enum! {
         NodeFlow => "node_flow",
         /// A `conntrack -E` `[NEW]`/`[UPDATE]` event (§1.4): not the final counters.
         EventNotFinal => "event_not_final",
+        /// `--baseline`: a delta of all zeros (SPEC §8), before any §3 rule.
+        Unchanged => "unchanged",
     }
 }
 
@@ -62,9 +65,8 @@ impl ErrorKind {
     pub fn hint(self) -> &'static str {
         match self {
             ErrorKind::UnknownDirection => {
-                "flows between addresses that are not pods of this node (common and harmless: \
-                 connections of pods that are gone, or not in the inventory); they are counted \
-                 and skipped"
+                "if the summary counts many, check the dump's node (NODE=FILE or --node) and \
+                 take the inventory closer to the dump's time"
             }
             ErrorKind::MultiplePods => {
                 "several live pods in the inventory share one IP; take the inventory closer to \
@@ -80,7 +82,7 @@ impl ErrorKind {
 /// A flow that could not be labelled (upstream's errors). Counted, not fatal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum LabelError {
-    #[error("cannot tell the direction of {src} -> {dst}: neither end is a pod on this node, and not exactly one end is a known pod elsewhere")]
+    #[error("cannot tell the direction of {src} -> {dst}, as neither end is a pod on this node and not exactly one end is a known pod elsewhere")]
     UnknownDirection { src: IpAddr, dst: IpAddr },
     #[error("{count} pods that are neither Succeeded nor Failed share IP {ip}")]
     MultiplePods { ip: IpAddr, count: usize },

@@ -8,8 +8,10 @@
 
 use std::collections::HashMap;
 use std::io::BufRead;
+use std::net::IpAddr;
 
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use thiserror::Error;
 
 use super::pipeline::{Options, PipelineError};
@@ -36,34 +38,118 @@ pub enum NodeGuess {
     },
 }
 
-impl NodeVotes {
-    fn add_flow(&mut self, f: &Flow, inv: &Inventory) {
-        let mut hit: [Option<&str>; 8] = [None; 8];
-        let mut n = 0;
-        for ip in [f.orig.src, f.orig.dst, f.reply.src, f.reply.dst] {
+/// Most nodes a flow can vote for (four addresses, each an InternalIP's
+/// node and the nodes of the pods on it); more are not counted.
+const MAX_VOTES: usize = 8;
+
+/// The votes of §5's inference, precomputed: every address that votes,
+/// resolved once to the nodes it votes for (the InternalIP's node first,
+/// then its pods' nodes, as the inventory lists them), as small ids. A
+/// flow then costs four lookups and no strings. Build one per pass.
+pub struct Voter<'a> {
+    names: Vec<&'a str>,
+    /// Address → `ids[start..start + len]`.
+    by_ip: FxHashMap<IpAddr, (u32, u32)>,
+    ids: Vec<u32>,
+}
+
+/// Votes per node id of a [`Voter`]; add up with [`Tally::merge`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally(Vec<u64>);
+
+impl Tally {
+    pub fn merge(&mut self, other: &Tally) {
+        if self.0.len() < other.0.len() {
+            self.0.resize(other.0.len(), 0);
+        }
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a += b;
+        }
+    }
+}
+
+impl<'a> Voter<'a> {
+    pub fn new(inv: &'a Inventory) -> Voter<'a> {
+        let mut v = Voter {
+            names: Vec::new(),
+            by_ip: FxHashMap::default(),
+            ids: Vec::new(),
+        };
+        let mut name_ids: HashMap<&'a str, u32> = HashMap::new();
+        let ips = inv
+            .nodes()
+            .iter()
+            .flat_map(|n| n.internal_ips.iter())
+            .chain(inv.pods().iter().flat_map(|p| p.ips.iter()));
+        for &ip in ips {
+            if v.by_ip.contains_key(&ip) {
+                continue;
+            }
+            let start = v.ids.len() as u32;
             let node = inv.node_by_internal_ip(ip).map(|n| n.name.as_str());
             for name in node.into_iter().chain(
                 inv.pods_by_ip(ip)
                     .map(|p| p.node_name.as_str())
                     .filter(|s| !s.is_empty()),
             ) {
-                if !hit[..n].contains(&Some(name)) && n < hit.len() {
-                    hit[n] = Some(name);
+                let next = v.names.len() as u32;
+                let id = *name_ids.entry(name).or_insert(next);
+                if id == next {
+                    v.names.push(name);
+                }
+                v.ids.push(id);
+            }
+            let len = v.ids.len() as u32 - start;
+            if len > 0 {
+                v.by_ip.insert(ip, (start, len));
+            }
+        }
+        v
+    }
+
+    pub fn tally(&self) -> Tally {
+        Tally(vec![0; self.names.len()])
+    }
+
+    /// One vote for each node the flow mentions (once per flow).
+    #[inline]
+    pub fn add_flow(&self, t: &mut Tally, f: &Flow) {
+        let mut hit = [u32::MAX; MAX_VOTES];
+        let mut n = 0;
+        for ip in [f.orig.src, f.orig.dst, f.reply.src, f.reply.dst] {
+            let Some(&(start, len)) = self.by_ip.get(&ip) else {
+                continue;
+            };
+            for &id in &self.ids[start as usize..(start + len) as usize] {
+                if n < MAX_VOTES && !hit[..n].contains(&id) {
+                    hit[n] = id;
                     n += 1;
                 }
             }
         }
-        for name in hit[..n].iter().flatten() {
-            *self.counts.entry((*name).to_string()).or_default() += 1;
+        if t.0.len() < self.names.len() {
+            t.0.resize(self.names.len(), 0);
+        }
+        for &id in &hit[..n] {
+            t.0[id as usize] += 1;
         }
     }
 
-    fn merge(&mut self, other: NodeVotes) {
-        for (k, v) in other.counts {
-            *self.counts.entry(k).or_default() += v;
+    /// The votes by node name (nodes without a vote left out).
+    pub fn votes(&self, t: &Tally) -> NodeVotes {
+        NodeVotes {
+            counts: t
+                .0
+                .iter()
+                .zip(&self.names)
+                .filter(|(c, _)| **c > 0)
+                .map(|(c, name)| (name.to_string(), *c))
+                .collect(),
         }
     }
+}
 
+impl NodeVotes {
     /// Nodes by descending count (ties by name, for stable messages).
     pub fn ranked(&self) -> Vec<(String, u64)> {
         let mut v: Vec<_> = self.counts.iter().map(|(k, v)| (k.clone(), *v)).collect();
@@ -103,7 +189,8 @@ pub fn count_node_votes<R: BufRead>(
     opts: Options,
 ) -> Result<NodeVotes, PipelineError> {
     let mut reader = ChunkReader::with_chunk_bytes(input, opts.chunk_bytes);
-    let mut votes = NodeVotes::default();
+    let voter = Voter::new(inv);
+    let mut total = voter.tally();
     loop {
         let mut chunks = Vec::with_capacity(opts.window.max(1));
         for c in reader.by_ref().take(opts.window.max(1)) {
@@ -113,20 +200,20 @@ pub fn count_node_votes<R: BufRead>(
             })?);
         }
         if chunks.is_empty() {
-            return Ok(votes);
+            return Ok(voter.votes(&total));
         }
-        let parts: Vec<NodeVotes> = chunks
+        let parts: Vec<Tally> = chunks
             .par_iter()
             .map(|c| {
-                let mut v = NodeVotes::default();
+                let mut t = voter.tally();
                 for f in &parse_chunk(c).flows {
-                    v.add_flow(f, inv);
+                    voter.add_flow(&mut t, f);
                 }
-                v
+                t
             })
             .collect();
-        for p in parts {
-            votes.merge(p);
+        for p in &parts {
+            total.merge(p);
         }
     }
 }
@@ -252,6 +339,58 @@ mod tests {
             count(&line("198.51.100.1", "203.0.113.1")).decide(),
             NodeGuess::Nothing
         );
+    }
+
+    #[test]
+    fn shared_addresses_vote_once_per_node_and_flow() {
+        let pod = |name: &str, node: &str, ip: &str, phase| Pod {
+            name: name.into(),
+            namespace: "ns".into(),
+            node_name: node.into(),
+            phase,
+            ips: vec![ip.parse().unwrap()],
+            ..Default::default()
+        };
+        let node = |name: &str, ip: &str| Node {
+            name: name.into(),
+            internal_ips: vec![ip.parse().unwrap()],
+            ..Default::default()
+        };
+        let inv = Inventory::from_objects(
+            vec![
+                pod("a1", "node-a", "10.244.1.11", PodPhase::Running),
+                // hostNetwork: the node's own address.
+                pod("h", "node-a", "10.0.1.10", PodPhase::Running),
+                // A finished pod elsewhere whose IP was reused.
+                pod("old", "node-b", "10.244.1.11", PodPhase::Succeeded),
+                // Not scheduled: no vote.
+                pod("p", "", "10.244.3.3", PodPhase::Pending),
+            ],
+            vec![node("node-a", "10.0.1.10"), node("node-b", "10.0.2.20")],
+            vec![],
+        )
+        .unwrap();
+        let mut text = line("10.244.1.11", "203.0.113.1"); // a, b
+        text += &line("10.0.1.10", "10.244.1.11"); // a (twice over), b
+        text += &line("10.244.3.3", "203.0.113.1"); // nobody
+        text += &line("10.0.2.20", "10.0.2.20"); // b once
+        let v = count_node_votes(text.as_bytes(), "x", &inv, Options::with_window(2)).unwrap();
+        let want: HashMap<String, u64> = [("node-a".to_string(), 2), ("node-b".to_string(), 3)]
+            .into_iter()
+            .collect();
+        assert_eq!(v.counts, want);
+        // Per chunk and merged, the same.
+        let voter = Voter::new(&inv);
+        let mut total = voter.tally();
+        for l in text.lines() {
+            let mut t = voter.tally();
+            let f = crate::conntrack::parse_line(l.as_bytes(), 1)
+                .unwrap()
+                .unwrap();
+            voter.add_flow(&mut t, &f);
+            total.merge(&t);
+        }
+        assert_eq!(voter.votes(&total), v);
     }
 
     #[test]

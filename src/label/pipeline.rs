@@ -1,14 +1,16 @@
 //! Drives the labeller over whole dumps: chunks of lines are parsed and
 //! labelled in parallel (rayon), then handed to the sink in input order, so
 //! the output is the same at any thread count. Memory is bounded by the
-//! window (a few chunks per thread), never by the dump.
+//! window (a few chunks per thread), never by the dump — and, with
+//! `--baseline`, by PREV's map ([`super::baseline`]).
 
 use std::io::{self, BufRead};
 
 use rayon::prelude::*;
 use thiserror::Error;
 
-use super::{label_flow, Context, ErrorKind, LabelError, Outcome, Summary};
+use super::baseline::{first_flow_has_id, Baseline, BaselineCounts, Delta, Matcher};
+use super::{label_flow, Context, ErrorKind, IgnoreReason, LabelError, Outcome, Summary};
 use crate::conntrack::{
     parse_chunk, Chunk, ChunkReader, EventKind, Malformed, ParseError, DEFAULT_CHUNK_BYTES,
 };
@@ -80,8 +82,12 @@ struct ChunkOut<'a> {
     first_errors: [Option<(u64, LabelError)>; ErrorKind::COUNT],
 }
 
-fn process<'a>(chunk: &Chunk, ctx: Option<&Context<'a>>) -> ChunkOut<'a> {
-    let parsed = parse_chunk(chunk);
+fn process<'a>(
+    chunk: &Chunk,
+    ctx: Option<&Context<'a>>,
+    baseline: Option<&Matcher>,
+) -> ChunkOut<'a> {
+    let mut parsed = parse_chunk(chunk);
     let mut summary = Summary::default();
     summary.lines = parsed.lines;
     summary.flows = parsed.flows.len() as u64;
@@ -92,11 +98,43 @@ fn process<'a>(chunk: &Chunk, ctx: Option<&Context<'a>>) -> ChunkOut<'a> {
         .iter()
         .filter(|f| !matches!(f.event, Some(EventKind::New | EventKind::Update)))
         .count() as u64;
+    summary.earliest_event = parsed.flows.iter().filter_map(|f| f.timestamp).min();
     let mut labelled = Vec::new();
     let mut first_errors = [None; ErrorKind::COUNT];
-    if let Some(ctx) = ctx {
+    if baseline.is_some() {
+        summary.baseline = Some(BaselineCounts::default());
+    }
+    if ctx.is_some() {
         labelled.reserve(parsed.flows.len());
-        for flow in &parsed.flows {
+    }
+    for flow in &mut parsed.flows {
+        // SPEC §8 before any §3 rule. `[NEW]`/`[UPDATE]` events carry no
+        // final counters (§1.4): they are not compared, and stay
+        // `event_not_final`.
+        if let (Some(m), false) = (
+            baseline,
+            matches!(flow.event, Some(EventKind::New | EventKind::Update)),
+        ) {
+            match m.compare(flow) {
+                Delta::New => {
+                    if let Some(b) = summary.baseline.as_mut() {
+                        b.new += 1;
+                    }
+                }
+                Delta::Reset => {}
+                Delta::Unchanged => {
+                    if ctx.is_some() {
+                        summary.record(&Outcome::Ignored(IgnoreReason::Unchanged));
+                    }
+                    continue;
+                }
+                Delta::Matched { orig, reply } => {
+                    flow.orig.counters = Some(orig);
+                    flow.reply.counters = Some(reply);
+                }
+            }
+        }
+        if let Some(ctx) = ctx {
             let outcome = label_flow(flow, ctx);
             summary.record(&outcome);
             match outcome {
@@ -129,10 +167,29 @@ pub fn run_dump<'a, R: BufRead>(
     input: R,
     file: &str,
     ctx: Option<&Context<'a>>,
+    sink: Option<&mut dyn Sink>,
+    opts: Options,
+    observer: &mut (dyn Observer + Send),
+) -> Result<Summary, PipelineError> {
+    run_dump_against(input, file, ctx, None, sink, opts, observer)
+}
+
+/// [`run_dump`] with a baseline (SPEC §8, `--baseline`): every entry is
+/// compared with PREV before labelling, and the summary gets its
+/// `baseline` counts and `ignored.unchanged`. PREV is indexed when the
+/// dump's first flow shows whether the id belongs in the key, and freed
+/// when the dump is done.
+pub fn run_dump_against<'a, R: BufRead>(
+    input: R,
+    file: &str,
+    ctx: Option<&Context<'a>>,
+    baseline: Option<Baseline>,
     mut sink: Option<&mut dyn Sink>,
     opts: Options,
     observer: &mut (dyn Observer + Send),
 ) -> Result<Summary, PipelineError> {
+    let mut unindexed = baseline;
+    let mut matcher: Option<Matcher> = None;
     let mut total = Summary::default();
     let mut reader = ChunkReader::with_chunk_bytes(input, opts.chunk_bytes);
     let window = opts.window.max(1);
@@ -163,13 +220,19 @@ pub fn run_dump<'a, R: BufRead>(
         if chunks.is_empty() {
             break;
         }
+        if unindexed.is_some() {
+            if let Some(ids) = first_flow_has_id(&chunks) {
+                matcher = unindexed.take().map(|b| b.into_matcher(ids));
+            }
+        }
+        let matcher = matcher.as_ref();
         let previous = std::mem::take(&mut pending);
         let (written, outs) = rayon::join(
             || write(&mut sink, previous),
             || {
                 chunks
                     .par_iter()
-                    .map(|c| process(c, ctx))
+                    .map(|c| process(c, ctx, matcher))
                     .collect::<Vec<ChunkOut<'a>>>()
             },
         );
@@ -202,6 +265,14 @@ pub fn run_dump<'a, R: BufRead>(
     }
     write(&mut sink, pending)?;
     total.rows = 2 * total.labelled;
+    // A dump without flows: PREV is indexed only to be tallied.
+    if let Some(b) = unindexed.take() {
+        matcher = Some(b.into_matcher(false));
+    }
+    if let Some(m) = &matcher {
+        let new = total.baseline.map_or(0, |b| b.new);
+        total.baseline = Some(BaselineCounts { new, ..m.tally() });
+    }
     Ok(total)
 }
 
@@ -305,6 +376,15 @@ mod tests {
     }
 
     fn run(text: &str, threads: usize, window: usize) -> (Summary, Vec<(u64, String)>, Record) {
+        run_against(text, None, threads, window)
+    }
+
+    fn run_against(
+        text: &str,
+        prev: Option<&str>,
+        threads: usize,
+        window: usize,
+    ) -> (Summary, Vec<(u64, String)>, Record) {
         let inv = inv();
         let index = LabelIndex::new(&inv);
         let table = RangeTable::default();
@@ -332,19 +412,25 @@ mod tests {
             .num_threads(threads)
             .build()
             .unwrap();
+        // Tiny chunks so that many chunks run in parallel.
+        let opts = Options {
+            window,
+            strict: false,
+            chunk_bytes: 256,
+        };
         let summary = pool
             .install(|| {
-                // Tiny chunks so that many chunks run in parallel.
-                run_dump(
+                let baseline = prev.map(|p| {
+                    crate::label::baseline::load(p.as_bytes(), "p.txt", None, opts, &mut rec)
+                        .unwrap()
+                });
+                run_dump_against(
                     text.as_bytes(),
                     "d.txt",
                     Some(&ctx),
+                    baseline,
                     Some(sink.as_mut()),
-                    Options {
-                        window,
-                        strict: false,
-                        chunk_bytes: 256,
-                    },
+                    opts,
                     &mut rec,
                 )
             })
@@ -376,6 +462,118 @@ mod tests {
         assert_eq!(inb, 5000);
         assert_eq!(r1.malformed, vec![("d.txt".to_string(), 252)]);
         assert_eq!(r1.malformed, r4.malformed);
+    }
+
+    /// `line` with the original tuple's counters `packets`/`bytes` and the
+    /// reply's `rp`/`rb`, source port `sport`.
+    fn counted(src: &str, dst: &str, sport: u16, o: (u64, u64), r: (u64, u64)) -> String {
+        format!(
+            "tcp      6 117 ESTABLISHED src={src} dst={dst} sport={sport} dport=80 packets={} bytes={} \
+             src={dst} dst={src} sport=80 dport={sport} packets={} bytes={} [ASSURED] mark=0 use=1\n",
+            o.0, o.1, r.0, r.1
+        )
+    }
+
+    #[test]
+    fn baseline_deltas_are_labelled_and_counted() {
+        let pod = "10.244.1.11";
+        let remote = "203.0.113.7";
+        let node = "10.0.1.10";
+        let prev = [
+            counted(pod, remote, 1, (10, 1000), (10, 5000)), // grows by 5/500, 2/3000
+            counted(pod, remote, 2, (10, 1000), (10, 5000)), // unchanged
+            counted(pod, remote, 3, (10, 1000), (10, 5000)), // reset: 1/60, 1/52
+            counted(pod, remote, 4, (10, 1000), (10, 5000)), // ended
+            counted(pod, remote, 6, (0, 0), (0, 0)),         // zero on its own, both
+            counted(node, remote, 7, (1, 60), (1, 60)),      // node flow, unchanged
+        ]
+        .concat();
+        let dump = [
+            counted(pod, remote, 1, (15, 1500), (12, 8000)),
+            counted(pod, remote, 2, (10, 1000), (10, 5000)),
+            counted(pod, remote, 3, (1, 60), (1, 52)),
+            counted(pod, remote, 5, (2, 120), (1, 40)), // new
+            counted(pod, remote, 6, (0, 0), (0, 0)),
+            counted(node, remote, 7, (1, 60), (1, 60)),
+        ]
+        .concat();
+        let (s, flows, _) = run_against(&dump, Some(&prev), 2, 2);
+        // Rows: the delta, the reset entry's and the new entry's own counters.
+        let mut bytes: Vec<u64> = flows.iter().map(|f| f.0).collect();
+        bytes.sort();
+        assert_eq!(bytes, vec![60, 120, 500]);
+        let (out, inb) = s.bytes(ConnectionClass::PublicInternet);
+        assert_eq!((out, inb), (500 + 60 + 120, 3000 + 52 + 40));
+        // Unchanged comes before §3: the node flow is `unchanged`, not `node_flow`.
+        assert_eq!(s.ignored(IgnoreReason::Unchanged), 2);
+        assert_eq!(s.ignored(IgnoreReason::NodeFlow), 0);
+        // Zero on its own stays `zero_counters`, and counts as matched.
+        assert_eq!(s.ignored(IgnoreReason::ZeroCounters), 1);
+        let b = s.baseline.unwrap();
+        assert_eq!(
+            (b.entries, b.matched, b.reset, b.ended, b.duplicate, b.new),
+            (6, 4, 1, 1, 0, 1)
+        );
+        assert_eq!((s.flows, s.labelled, s.rows), (6, 3, 6));
+        assert_eq!((b.lines, b.dumps, b.dumps_keyed_by_id), (6, 1, 0));
+        // The same at any thread count and window.
+        let (s1, mut f1, _) = run_against(&dump, Some(&prev), 1, 1);
+        f1.sort();
+        let mut f2 = flows.clone();
+        f2.sort();
+        assert_eq!((s1, f1), (s, f2));
+    }
+
+    #[test]
+    fn baseline_against_events_parse_only_and_an_empty_dump() {
+        let pod = "10.244.1.11";
+        let remote = "203.0.113.7";
+        let prev = [
+            counted(pod, remote, 1, (10, 1000), (10, 5000)),
+            counted(pod, remote, 2, (10, 1000), (10, 5000)),
+        ]
+        .concat();
+        // [NEW]/[UPDATE] events are not compared; [DESTROY] is.
+        let events = format!(
+            "    [NEW] {}  [UPDATE] {}[DESTROY] {}",
+            counted(pod, remote, 1, (1, 60), (0, 0)),
+            counted(pod, remote, 2, (11, 1100), (10, 5000)),
+            counted(pod, remote, 2, (12, 1200), (11, 5100)),
+        );
+        let (s, flows, _) = run_against(&events, Some(&prev), 2, 2);
+        assert_eq!(flows, vec![(200, remote.to_string())]);
+        assert_eq!(s.ignored(IgnoreReason::EventNotFinal), 2);
+        let b = s.baseline.unwrap();
+        assert_eq!((b.matched, b.ended, b.new), (1, 1, 0));
+
+        // Without an inventory: PREV is compared, ignored counts stay 0.
+        let opts = Options::with_window(2);
+        let base =
+            crate::label::baseline::load(prev.as_bytes(), "p", None, opts, &mut Quiet).unwrap();
+        let dump = counted(pod, remote, 2, (10, 1000), (10, 5000));
+        let s = run_dump_against(
+            dump.as_bytes(),
+            "d",
+            None,
+            Some(base),
+            None,
+            opts,
+            &mut Quiet,
+        )
+        .unwrap();
+        assert_eq!(s.total_ignored(), 0);
+        let b = s.baseline.unwrap();
+        assert_eq!((b.entries, b.matched, b.ended), (2, 1, 1));
+
+        // An empty dump: every PREV entry ended.
+        let base =
+            crate::label::baseline::load(prev.as_bytes(), "p", None, opts, &mut Quiet).unwrap();
+        let s = run_dump_against(&b""[..], "d", None, Some(base), None, opts, &mut Quiet).unwrap();
+        let b = s.baseline.unwrap();
+        assert_eq!((b.entries, b.ended, b.matched), (2, 2, 0));
+        // No baseline, no baseline object.
+        let s = run_dump(dump.as_bytes(), "d", None, None, opts, &mut Quiet).unwrap();
+        assert_eq!(s.baseline, None);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
+use super::baseline::BaselineCounts;
 use super::{ErrorKind, FlagTally, IgnoreReason, Outcome};
 use crate::model::ConnectionClass;
 
@@ -38,6 +39,12 @@ pub struct Summary {
     /// The earliest observation time of a labelled flow (Unix seconds), so
     /// the CLI can warn about rows the table's 90-day TTL would delete.
     pub oldest_observation: Option<i64>,
+    /// The earliest event timestamp of any flow (`conntrack -E -o
+    /// timestamp`), for `--baseline`'s time check.
+    pub earliest_event: Option<i64>,
+    /// `--baseline` (SPEC §8): what the comparison with PREV found;
+    /// `None` without a baseline, and then absent from the JSON.
+    pub baseline: Option<BaselineCounts>,
 }
 
 impl Summary {
@@ -146,6 +153,13 @@ impl Summary {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
+        self.earliest_event = match (self.earliest_event, other.earliest_event) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if let Some(o) = &other.baseline {
+            self.baseline.get_or_insert_with(Default::default).merge(o);
+        }
     }
 
     /// The §5.1 document (plus `packets` by class, `flags` — bytes by
@@ -239,9 +253,30 @@ impl Serialize for ByClass<'_> {
     }
 }
 
+/// SPEC §8's keys first, then the extras (docs/label.md).
+struct BaselineJson<'s>(&'s BaselineCounts);
+
+impl Serialize for BaselineJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let b = self.0;
+        let mut m = s.serialize_map(Some(10))?;
+        m.serialize_entry("entries", &b.entries)?;
+        m.serialize_entry("matched", &b.matched)?;
+        m.serialize_entry("reset", &b.reset)?;
+        m.serialize_entry("ended", &b.ended)?;
+        m.serialize_entry("duplicate", &b.duplicate)?;
+        m.serialize_entry("new", &b.new)?;
+        m.serialize_entry("lines", &b.lines)?;
+        m.serialize_entry("malformed", &b.malformed)?;
+        m.serialize_entry("dumps", &b.dumps)?;
+        m.serialize_entry("dumps_keyed_by_id", &b.dumps_keyed_by_id)?;
+        m.end()
+    }
+}
+
 impl Serialize for Summary {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(Some(11))?;
+        let mut m = s.serialize_map(None)?;
         m.serialize_entry("lines", &self.lines)?;
         m.serialize_entry("flows", &self.flows)?;
         m.serialize_entry("malformed", &self.malformed)?;
@@ -259,6 +294,9 @@ impl Serialize for Summary {
         m.serialize_entry("packets", &ByClass(&self.packets))?;
         m.serialize_entry("flags", &FlagBytes(self))?;
         m.serialize_entry("flows_with_counters", &self.flows_with_counters)?;
+        if let Some(b) = &self.baseline {
+            m.serialize_entry("baseline", &BaselineJson(b))?;
+        }
         m.end()
     }
 }
@@ -283,7 +321,8 @@ mod tests {
                 "udp_ignored",
                 "ipv6",
                 "node_flow",
-                "event_not_final"
+                "event_not_final",
+                "unchanged"
             ]
         );
         for (i, k) in ErrorKind::ALL.into_iter().enumerate() {
@@ -320,9 +359,19 @@ mod tests {
             "ipv6",
             "node_flow",
             "event_not_final",
+            "unchanged",
         ] {
             assert!(v["ignored"][k].is_u64(), "ignored.{k}");
         }
+        // §5.1's order, SPEC §8's `unchanged` last (the text keeps the
+        // order; a `Value` sorts its keys).
+        let text = serde_json::to_string(&s).unwrap();
+        let at = |k: &str| text.find(&format!("\"{k}\"")).unwrap();
+        assert!(at("zero_counters") < at("node_flow"));
+        assert!(at("event_not_final") < at("unchanged"));
+        assert!(at("unchanged") < at("errors"));
+        // No baseline given: no baseline object.
+        assert!(v.get("baseline").is_none());
         assert_eq!(v["ignored"]["node_flow"], 1);
         assert_eq!(v["ignored"]["event_not_final"], 1);
         assert_eq!(v["ignored"]["ipv6"], 0);
@@ -386,6 +435,51 @@ mod tests {
     }
 
     #[test]
+    fn baseline_object_follows_spec_8() {
+        let s = Summary {
+            baseline: Some(BaselineCounts {
+                entries: 10,
+                matched: 5,
+                reset: 2,
+                ended: 2,
+                duplicate: 1,
+                new: 4,
+                lines: 11,
+                malformed: 1,
+                dumps: 1,
+                dumps_keyed_by_id: 1,
+            }),
+            ..Default::default()
+        };
+        let v = s.to_json();
+        let b = &v["baseline"];
+        for (k, n) in [
+            ("entries", 10),
+            ("matched", 5),
+            ("reset", 2),
+            ("ended", 2),
+            ("duplicate", 1),
+            ("new", 4),
+            ("lines", 11),
+            ("malformed", 1),
+            ("dumps", 1),
+            ("dumps_keyed_by_id", 1),
+        ] {
+            assert_eq!(b[k], n, "baseline.{k}");
+        }
+        let text = serde_json::to_string(&s).unwrap();
+        assert!(text.find("\"entries\"").unwrap() < text.find("\"duplicate\"").unwrap());
+        // Summed over dumps.
+        let mut t = s.clone();
+        t.merge(&s);
+        assert_eq!(t.baseline.unwrap().entries, 20);
+        assert_eq!(t.baseline.unwrap().dumps, 2);
+        let mut u = Summary::default();
+        u.merge(&Summary::default());
+        assert_eq!(u.baseline, None);
+    }
+
+    #[test]
     fn merge_adds_everything() {
         let mut a = Summary {
             lines: 1,
@@ -398,7 +492,9 @@ mod tests {
         b.flows_with_counters = 2;
         b.final_flows = 3;
         b.oldest_observation = Some(500);
+        b.earliest_event = Some(700);
         a.merge(&b);
+        assert_eq!(a.earliest_event, Some(700));
         assert_eq!((a.lines, a.flows, a.malformed), (2, 2, 3));
         assert_eq!(a.ignored(IgnoreReason::Ipv6), 2);
         assert_eq!(a.flows_with_counters, 2);

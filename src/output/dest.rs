@@ -1,25 +1,31 @@
-//! Where a format's bytes go: stdout, or a file written under a temporary
-//! name and renamed into place only on commit.
+//! Where a format's bytes go: stdout, a regular file written under a
+//! temporary name and renamed into place only on commit, or a device or
+//! FIFO written straight through (`-o /dev/null`, a named pipe).
 
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 
-use crate::io::{is_stdio, AtomicFile, IoError};
+use crate::io::{is_stdio, AtomicFile, IoError, OutputFile};
 
 /// The bytes' destination. Unbuffered: the formats buffer as they need.
 pub enum Destination {
     Stdout(io::Stdout),
     File(AtomicFile),
+    /// A character device, FIFO or socket: no rename, nothing to commit.
+    Direct(std::path::PathBuf, std::fs::File),
 }
 
 impl Destination {
-    /// `-` is stdout; anything else a temporary file beside `path`.
+    /// `-` is stdout; a regular file (symlinks followed) or a new one a
+    /// temporary file beside it; a device or FIFO itself.
     pub fn open(path: &Path) -> Result<Destination, IoError> {
         if is_stdio(path) {
-            Ok(Destination::Stdout(io::stdout()))
-        } else {
-            Ok(Destination::File(AtomicFile::create(path)?))
+            return Ok(Destination::Stdout(io::stdout()));
         }
+        Ok(match OutputFile::open(path)? {
+            OutputFile::Atomic(f) => Destination::File(f),
+            OutputFile::Direct { path, file } => Destination::Direct(path, file),
+        })
     }
 
     /// For messages: the path, or `<stdout>`.
@@ -27,6 +33,7 @@ impl Destination {
         match self {
             Destination::Stdout(_) => "<stdout>".to_string(),
             Destination::File(f) => f.target().display().to_string(),
+            Destination::Direct(path, _) => path.display().to_string(),
         }
     }
 
@@ -34,6 +41,7 @@ impl Destination {
         match self {
             Destination::Stdout(s) => s.is_terminal(),
             Destination::File(_) => false,
+            Destination::Direct(_, f) => f.is_terminal(),
         }
     }
 
@@ -45,6 +53,10 @@ impl Destination {
                 Ok(Pending::none())
             }
             Destination::File(f) => Ok(Pending { files: vec![f] }),
+            Destination::Direct(_, mut f) => {
+                f.flush()?;
+                Ok(Pending::none())
+            }
         }
     }
 }
@@ -54,6 +66,7 @@ impl Write for Destination {
         match self {
             Destination::Stdout(w) => w.write(buf),
             Destination::File(w) => w.write(buf),
+            Destination::Direct(_, w) => w.write(buf),
         }
     }
 
@@ -61,6 +74,7 @@ impl Write for Destination {
         match self {
             Destination::Stdout(w) => w.write_all(buf),
             Destination::File(w) => w.write_all(buf),
+            Destination::Direct(_, w) => w.write_all(buf),
         }
     }
 
@@ -68,6 +82,7 @@ impl Write for Destination {
         match self {
             Destination::Stdout(w) => w.flush(),
             Destination::File(w) => w.flush(),
+            Destination::Direct(_, w) => w.flush(),
         }
     }
 }

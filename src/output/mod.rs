@@ -12,7 +12,7 @@
 //! from an [`OutputSpec`]. `finish` does not commit: it hands back a
 //! [`Pending`] so a run can commit all its outputs at the end, or none.
 
-mod cells;
+pub(crate) mod cells;
 mod csv;
 mod dest;
 mod parquet;
@@ -59,6 +59,14 @@ pub enum OutputError {
     UnknownFormat { path: PathBuf },
     #[error("{name}: refusing to write Parquet to a terminal; redirect stdout or use -o FILE")]
     ParquetToTerminal { name: String },
+    /// A destination that is not a file (e.g. ClickHouse) failed; `name`
+    /// says which, the source why.
+    #[error("{name}")]
+    Destination {
+        name: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A flow that the table cannot hold (an IPv6 address in an IPv4
     /// column, a time before 1970).
     #[error("{name}: {message}")]

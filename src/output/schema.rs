@@ -480,6 +480,12 @@ impl Schema {
 
     /// [`Self::ddl`] for another table name (e.g. `db.table`).
     pub fn ddl_for(self, table: &str) -> String {
+        self.ddl_with_settings(table, "")
+    }
+
+    /// [`Self::ddl_for`] with more table settings (`name = value, ...`)
+    /// after the shipped ones.
+    pub fn ddl_with_settings(self, table: &str, extra_settings: &str) -> String {
         let columns = self.columns();
         let width = columns.iter().map(|c| c.name.len() + 2).max().unwrap_or(0);
         let mut s = format!("CREATE TABLE IF NOT EXISTS {table}\n(\n");
@@ -494,9 +500,14 @@ impl Schema {
         s.push_str(")\nENGINE = SummingMergeTree((bytes, packets))\nPARTITION BY date\n");
         s.push_str(&format!("PRIMARY KEY ({})\n", PRIMARY_KEY.join(", ")));
         s.push_str(&format!("ORDER BY ({})\n", self.order_by().join(", ")));
+        let extra = if extra_settings.is_empty() {
+            String::new()
+        } else {
+            format!(", {extra_settings}")
+        };
         s.push_str(&format!(
             "TTL intervalStartTime + toIntervalDay({TTL_DAYS})\n\
-             SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1;\n"
+             SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1{extra};\n"
         ));
         s
     }

@@ -227,8 +227,15 @@ pub fn parse_provider(
             out.created = f.create_date;
             out.prefixes
                 .reserve(f.prefixes.len() + f.ipv6_prefixes.len());
-            for p in f.prefixes.into_iter().chain(f.ipv6_prefixes) {
-                let net = parse_net(&p.ip_prefix, source, &mut out.warnings)?;
+            let v4 = f.prefixes.len();
+            for (i, p) in f.prefixes.into_iter().chain(f.ipv6_prefixes).enumerate() {
+                let net = parse_net(&p.ip_prefix, source, &mut out.warnings).map_err(|e| {
+                    let (list, i, key) = match i.checked_sub(v4) {
+                        None => ("prefixes", i, "ip_prefix"),
+                        Some(j) => ("ipv6_prefixes", j, "ipv6_prefix"),
+                    };
+                    e.at(bytes, &format!("{list}[{i}].{key}"))
+                })?;
                 out.prefixes.push(RawPrefix {
                     net,
                     service: p.service,
@@ -242,9 +249,14 @@ pub fn parse_provider(
             out.version = f.sync_token;
             out.created = f.creation_time;
             out.prefixes.reserve(f.prefixes.len());
-            for p in f.prefixes {
-                for text in [p.ipv4.as_deref(), p.ipv6.as_deref()].into_iter().flatten() {
-                    let net = parse_net(text, source, &mut out.warnings)?;
+            for (i, p) in f.prefixes.into_iter().enumerate() {
+                let texts = [
+                    ("ipv4Prefix", p.ipv4.as_deref()),
+                    ("ipv6Prefix", p.ipv6.as_deref()),
+                ];
+                for (key, text) in texts.into_iter().filter_map(|(k, t)| Some((k, t?))) {
+                    let net = parse_net(text, source, &mut out.warnings)
+                        .map_err(|e| e.at(bytes, &format!("prefixes[{i}].{key}")))?;
                     out.prefixes.push(RawPrefix {
                         net,
                         service: p.service.clone(),
@@ -261,10 +273,16 @@ pub fn parse_provider(
                 Some(v) => v.to_string(),
                 None => String::new(),
             };
-            for tag in f.values {
+            for (i, tag) in f.values.into_iter().enumerate() {
                 let props = tag.properties;
-                for text in &props.address_prefixes {
-                    let net = parse_net(text, source, &mut out.warnings)?;
+                for (j, text) in props.address_prefixes.iter().enumerate() {
+                    let net = parse_net(text, source, &mut out.warnings).map_err(|e| {
+                        let entry = format!(
+                            "values[{i}] ({:?}).properties.addressPrefixes[{j}]",
+                            tag.name
+                        );
+                        e.at(bytes, &entry)
+                    })?;
                     out.prefixes.push(RawPrefix {
                         net,
                         service: props.system_service.clone(),
@@ -289,6 +307,7 @@ fn parse_net(text: &str, source: &str, warnings: &mut Vec<String>) -> Result<IpN
             Err(_) => {
                 return Err(RangesError::BadPrefix {
                     path: source.to_string(),
+                    at: String::new(),
                     prefix: text.to_string(),
                 })
             }
@@ -301,6 +320,27 @@ fn parse_net(text: &str, source: &str, warnings: &mut Vec<String>) -> Result<IpN
         ));
     }
     Ok(truncated)
+}
+
+impl RangesError {
+    /// A [`RangesError::BadPrefix`] placed: the entry that holds it, and the
+    /// line of the file's first `"PREFIX"` (the prefix as written, quoted).
+    fn at(self, bytes: &[u8], entry: &str) -> RangesError {
+        match self {
+            RangesError::BadPrefix { path, prefix, .. } => {
+                let quoted = format!("\"{prefix}\"");
+                let at = match memchr::memmem::find(bytes, quoted.as_bytes()) {
+                    Some(pos) => {
+                        let line = 1 + memchr::memchr_iter(b'\n', &bytes[..pos]).count();
+                        format!("line {line}, {entry}")
+                    }
+                    None => entry.to_string(),
+                };
+                RangesError::BadPrefix { path, at, prefix }
+            }
+            other => other,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -355,12 +395,29 @@ mod tests {
 
     #[test]
     fn bad_prefix_names_file_and_prefix() {
-        let json = br#"{"prefixes":[{"ip_prefix":"1.2.3/24","region":"r","service":"EC2"}]}"#;
+        let json = b"{\"prefixes\":[\n{\"ip_prefix\":\"1.2.3.0/24\"},\n{\"ip_prefix\":\"1.2.3/24\",\"region\":\"r\",\"service\":\"EC2\"}]}";
         let err = parse_provider(Provider::Aws, json, "aws.json")
             .unwrap_err()
             .to_string();
+        assert_eq!(
+            err,
+            "aws.json: line 3, prefixes[1].ip_prefix: prefix \"1.2.3/24\" does not parse"
+        );
+        let json = br#"{"prefixes":[],"ipv6_prefixes":[{"ipv6_prefix":"2600::/129"}]}"#;
+        let err = parse_provider(Provider::Aws, json, "aws.json").unwrap_err();
         assert!(
-            err.contains("aws.json") && err.contains("1.2.3/24"),
+            err.to_string()
+                .contains("line 1, ipv6_prefixes[0].ipv6_prefix"),
+            "{err}"
+        );
+        let json = br#"{"prefixes":[{"ipv4Prefix":"8.8.8.0/24"},{"ipv6Prefix":"x"}]}"#;
+        let err = parse_provider(Provider::Gcp, json, "gcp.json").unwrap_err();
+        assert!(err.to_string().contains("prefixes[1].ipv6Prefix"), "{err}");
+        let json = br#"{"values":[{"name":"AzureCloud","properties":{"addressPrefixes":["1.0.0.0/8","bad"]}}]}"#;
+        let err = parse_provider(Provider::Azure, json, "azure.json").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(r#"values[0] ("AzureCloud").properties.addressPrefixes[1]"#),
             "{err}"
         );
     }

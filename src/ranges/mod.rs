@@ -39,8 +39,14 @@ pub enum RangesError {
         column: usize,
         message: String,
     },
-    #[error("{path}: prefix {prefix:?} does not parse")]
-    BadPrefix { path: String, prefix: String },
+    /// `at`: the line (when the text is found) and the entry, e.g.
+    /// `line 7, prefixes[3].ip_prefix`.
+    #[error("{path}: {at}: prefix {prefix:?} does not parse")]
+    BadPrefix {
+        path: String,
+        at: String,
+        prefix: String,
+    },
     #[error(
         "{path}: not found, and it is needed to classify traffic inside the local cloud \
          ({cloud}); run `kubenetmon ranges fetch` or pass --{flag} FILE"

@@ -294,3 +294,34 @@ fn ranges_show_takes_dir_or_ranges() {
     assert_eq!(by_dir.as_array().unwrap().len(), 4);
     assert_eq!(without_ages(show("--ranges")), by_dir);
 }
+
+/// Issue 16/17: an OS error's text appears once, after the file it concerns
+/// (it was printed twice, as the error and as its cause).
+#[test]
+fn an_os_error_is_printed_once_after_the_file() {
+    for args in [
+        vec!["label", "/nonexistent/x.txt", "--node", "n", "--dry-run"],
+        vec![
+            "label",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/demo/dumps"),
+            "-i",
+            "/nonexistent.json",
+            "--dry-run",
+        ],
+    ] {
+        let out = kubenetmon().args(&args).assert().code(1);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+        assert!(err.contains("/nonexistent"), "{err}");
+    }
+}
+
+/// Issue 16: an output name no format is known for is a usage error (exit 2).
+#[test]
+fn an_unknown_output_extension_is_a_usage_error() {
+    kubenetmon()
+        .args(["label", "x.txt", "--node", "n", "-o", "out.json"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("out.json"));
+}

@@ -8,6 +8,8 @@ use clap::Args;
 use kubenetmon::output::Format;
 use kubenetmon::time::parse_timestamp;
 
+use super::baseline::BaselineArgs;
+use super::clickhouse_args::ClickHouseArgs;
 use crate::cli::common::{InventoryArgs, LocalArgs, RangeSourceArgs};
 use crate::cli::zone_args::{FlagArgs, ZoneArgs};
 
@@ -24,6 +26,10 @@ Examples:
   kubenetmon label ip-10-0-1-5.ec2.internal=a.txt ip-10-0-2-7.ec2.internal=b.txt -i cluster.json -o out.csv
   ssh node conntrack -L -z | kubenetmon label - --node ip-10-0-1-5.ec2.internal -i cluster.json -o -
 
+  # Plain snapshots (no -z): this one minus the one taken 5 minutes earlier (SPEC §8)
+  kubenetmon label now.txt --baseline prev.txt --node ip-10-0-1-5.ec2.internal -i cluster.json \\
+      --interval-seconds 300 -o flows.parquet
+
   # The rows and what they cost, in one pass
   kubenetmon label dumps/ -i cluster.json -o flows.parquet --report cost.html --period 1h
 
@@ -35,6 +41,11 @@ Examples:
 
   # Check that a dump parses, without an inventory or ranges
   kubenetmon label dump.txt --dry-run --summary-json summary.json
+
+  # Straight into ClickHouse (idempotent: re-running the same command inserts nothing twice)
+  export KUBENETMON_CLICKHOUSE_PASSWORD=...
+  kubenetmon label dumps/ -i cluster.json --create-table \\
+      --clickhouse https://default@abc.clickhouse.cloud:8443
 
 Exit codes: 0 ok (also when flows were ignored or could not be labelled), 1 runtime error,
 2 usage error.";
@@ -84,12 +95,15 @@ pub struct LabelArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 60,
           value_parser = clap::value_parser!(u16).range(1..))]
     pub interval_seconds: u16,
+    #[command(flatten)]
+    pub baseline: Box<BaselineArgs>,
     /// Ignore UDP flows (udp_ignored)
     #[arg(long)]
     pub ignore_udp: bool,
-    /// Output file (.csv, .csv.gz, .csv.zst, .parquet); `-` = CSV on stdout
-    #[arg(long, short = 'o', value_name = "FILE", default_value = "-")]
-    pub output: PathBuf,
+    /// Output file (.csv, .csv.gz, .csv.zst, .parquet); `-` = CSV on stdout [default: `-`,
+    /// or none with --clickhouse]
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// Output format, when the file name does not tell
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<Format>,
@@ -99,6 +113,14 @@ pub struct LabelArgs {
     /// Stop at the first malformed line (exit code 1, no output file)
     #[arg(long)]
     pub strict: bool,
+    /// Label the lines that parse even when most of a dump's lines are malformed (without it,
+    /// more than half malformed, or none parsing, is an error: exit 1, no output)
+    #[arg(long, conflicts_with = "strict")]
+    pub keep_going: bool,
+    /// Accept several dumps of one node and add them up (right for `conntrack -L -z` dumps
+    /// taken one after another; plain snapshots need --baseline)
+    #[arg(long)]
+    pub allow_duplicate_nodes: bool,
     /// Show every malformed line, not only the first ten
     #[arg(long, short = 'v')]
     pub verbose: bool,
@@ -119,4 +141,6 @@ pub struct LabelArgs {
     pub report: Option<PathBuf>,
     #[command(flatten)]
     pub report_options: Box<crate::cli::report::ReportOptionArgs>,
+    #[command(flatten)]
+    pub clickhouse: ClickHouseArgs,
 }

@@ -21,6 +21,9 @@ use kubenetmon::time::{file_mtime, now};
 use kubenetmon::zones::ZoneMap;
 
 use super::args::LabelArgs;
+use super::baseline::BaselinePlan;
+use super::clickhouse::ClickHousePlan;
+use crate::cli::messages::printable;
 use crate::cli::UsageError;
 
 const ENVIRONMENTS: [&str; 3] = ["development", "staging", "production"];
@@ -31,6 +34,8 @@ pub struct Input {
     /// `None` only when parsing without an inventory.
     pub node: Option<String>,
     pub time: TimeSource,
+    /// `--baseline`: the earlier snapshot to subtract (SPEC §8).
+    pub baseline: Option<BaselinePlan>,
 }
 
 /// Everything labelling needs beyond the dumps (SPEC §3, §6).
@@ -71,8 +76,14 @@ pub struct LabelPlan {
     pub opts: Options,
     pub verbose: bool,
     pub dry_run: bool,
+    /// `--keep-going`: a dump of mostly malformed lines is not an error.
+    pub keep_going: bool,
     /// Range providers whose file was absent (named in the summary).
     pub skipped_providers: Vec<String>,
+    /// `--clickhouse`: rows go into a ClickHouse table too (SPEC §10).
+    pub clickhouse: Option<ClickHousePlan>,
+    /// `--interval-seconds` (also for `--baseline`'s gap warning).
+    pub interval_seconds: u16,
 }
 
 impl LabelPlan {
@@ -91,10 +102,55 @@ impl LabelPlan {
             )
             .into());
         }
-        let rows = if args.dry_run {
-            None
-        } else {
-            Some(OutputSpec::new(&args.output, args.format).map_err(UsageError::from)?)
+        let baselines = dumps::expand_baselines(&args.baseline.baseline, &dumps)
+            .map_err(|e| UsageError::new(e.to_string()))?;
+        let stdin_baseline = baselines
+            .file
+            .iter()
+            .chain(&baselines.by_node)
+            .any(|b| b.is_stdin());
+        if stdin_baseline {
+            if args.inventory.inventory.iter().any(|p| is_stdio(p)) {
+                return Err(UsageError::new(
+                    "stdin (`-`) cannot be both a baseline and the inventory",
+                )
+                .into());
+            }
+            if args.baseline.baseline_timestamp.is_none() {
+                return Err(UsageError::new(
+                    "a baseline read from stdin has no time of its own; give --baseline-timestamp",
+                )
+                .into());
+            }
+        }
+        // Dumps whose node the arguments name: a missing baseline is told
+        // before any node is inferred.
+        for d in dumps.iter().filter(|d| d.node.is_some()) {
+            baselines
+                .of(d, d.node.as_deref())
+                .map_err(|e| UsageError::new(e.to_string()))?;
+        }
+        let baseline_of = |d: &DumpInput, node: Option<&str>| -> anyhow::Result<_> {
+            Ok(baselines
+                .of(d, node)
+                .map_err(|e| UsageError::new(e.to_string()))?
+                .map(|prev| BaselinePlan {
+                    prev: prev.clone(),
+                    time: args.baseline.baseline_timestamp,
+                }))
+        };
+        let mut clickhouse = ClickHousePlan::new(&args.clickhouse)?;
+        // Without -o, rows go to stdout, unless they go to ClickHouse.
+        let output = match (&args.output, &clickhouse) {
+            (Some(p), _) => Some(p.clone()),
+            (None, None) => Some(PathBuf::from("-")),
+            (None, Some(_)) => None,
+        };
+        let rows = match output {
+            Some(path) if !args.dry_run => {
+                Some(OutputSpec::new(&path, args.format).map_err(UsageError::from)?)
+            }
+            _ => None,
         };
         if rows.as_ref().is_some_and(|r| is_stdio(&r.path))
             && args.summary_json.as_deref().is_some_and(is_stdio)
@@ -133,6 +189,19 @@ impl LabelPlan {
                 })
             }
         };
+        let on_stdout = rows.as_ref().is_some_and(|r| is_stdio(&r.path))
+            || report.as_ref().is_some_and(|r| is_stdio(&r.path))
+            || args.summary_json.as_deref().is_some_and(is_stdio);
+        if on_stdout {
+            crate::cli::check_stdout_open("the output")?;
+        }
+        let outputs = rows.iter().map(|r| &r.path);
+        for path in outputs
+            .chain(&args.summary_json)
+            .chain(report.iter().map(|r| &r.path))
+        {
+            crate::cli::common::warn_leftover_temps(path);
+        }
         let have_inventory = !args.inventory.inventory.is_empty();
         if !have_inventory && !args.dry_run {
             return Err(UsageError::new(
@@ -154,9 +223,18 @@ impl LabelPlan {
             strict: args.strict,
             ..Options::for_threads(pool.current_num_threads())
         };
+        let started = now();
+        if let Some(ch) = clickhouse.as_mut() {
+            if args.timestamp.is_none() && dumps.iter().any(|d| d.is_stdin()) {
+                ch.rerun_note = Some(format!(
+                    "Unless the dump on stdin carries event timestamps, its rows were dated \
+                     {started} (now): give the re-run --timestamp {started} so that they are the same."
+                ));
+            }
+        }
         let time_of = |d: &DumpInput| match args.timestamp {
             Some(t) => TimeSource::Fixed(t),
-            None if d.is_stdin() => TimeSource::EventOr(now()),
+            None if d.is_stdin() => TimeSource::EventOr(started),
             None => TimeSource::EventOr(file_mtime(&d.path).unwrap_or_else(now)),
         };
 
@@ -170,17 +248,22 @@ impl LabelPlan {
             opts,
             verbose: args.verbose,
             dry_run: args.dry_run,
+            keep_going: args.keep_going,
             skipped_providers: Vec::new(),
+            clickhouse,
+            interval_seconds: args.interval_seconds,
         };
         if !have_inventory {
-            plan.inputs = dumps
-                .into_iter()
-                .map(|dump| Input {
+            for dump in dumps {
+                plan.inputs.push(Input {
                     time: time_of(&dump),
+                    baseline: baseline_of(&dump, dump.node.as_deref())?,
                     node: None,
                     dump,
-                })
-                .collect();
+                });
+            }
+            warn_unused_baselines(&baselines, &plan.inputs);
+            check_duplicate_nodes(&plan.inputs, args.allow_duplicate_nodes)?;
             return Ok(plan);
         }
 
@@ -211,10 +294,13 @@ impl LabelPlan {
             let node = plan.node_of(&dump, &inventory)?;
             plan.inputs.push(Input {
                 time: time_of(&dump),
+                baseline: baseline_of(&dump, Some(&node))?,
                 node: Some(node),
                 dump,
             });
         }
+        check_duplicate_nodes(&plan.inputs, args.allow_duplicate_nodes)?;
+        warn_unused_baselines(&baselines, &plan.inputs);
         let meta = RunMeta {
             environment: args.environment.clone(),
             local: local.clone(),
@@ -269,5 +355,56 @@ impl LabelPlan {
             );
         }
         Ok(node)
+    }
+}
+
+/// Two inputs of one node would count its bytes twice (`X.txt` beside
+/// `X.txt.gz`): an error naming both, unless `--allow-duplicate-nodes`,
+/// which still warns that plain snapshots must not be summed (SPEC §1.4).
+fn check_duplicate_nodes(inputs: &[Input], allowed: bool) -> anyhow::Result<()> {
+    let mut by_node: Vec<(&str, Vec<&str>)> = Vec::new();
+    for i in inputs {
+        let node = i.node.as_deref().or(i.dump.node.as_deref());
+        let Some(node) = node else { continue };
+        match by_node.iter_mut().find(|(n, _)| *n == node) {
+            Some((_, files)) => files.push(&i.dump.display),
+            None => by_node.push((node, vec![&i.dump.display])),
+        }
+    }
+    for (node, files) in by_node.iter().filter(|(_, f)| f.len() > 1) {
+        let node = printable(node);
+        let list = printable(&files.join(", ")).into_owned();
+        if !allowed {
+            return Err(UsageError::new(format!(
+                "node {node} has {} inputs ({list}), so its bytes would be counted more than \
+                 once; give each node one dump, or --allow-duplicate-nodes to add up \
+                 `conntrack -L -z` dumps taken one after another",
+                files.len()
+            ))
+            .into());
+        }
+        warn!(
+            "node {node} has {} dumps ({list}), added up: right for `conntrack -L -z` dumps, \
+             but plain `conntrack -L` snapshots repeat the same bytes, so label only the \
+             latest with --baseline set to the one before",
+            files.len()
+        );
+    }
+    Ok(())
+}
+
+/// Baselines named for a node that has no dump in this run (a node gone
+/// since the earlier snapshot, or a misspelt `NODE=`) are not used.
+fn warn_unused_baselines(baselines: &dumps::Baselines, inputs: &[Input]) {
+    let nodes: Vec<&str> = inputs
+        .iter()
+        .filter_map(|i| i.node.as_deref().or(i.dump.node.as_deref()))
+        .collect();
+    for b in baselines.unused(&nodes) {
+        warn!(
+            "baseline {} is for node {}, which has no dump here; not used",
+            b.display,
+            b.node.as_deref().unwrap_or_default()
+        );
     }
 }

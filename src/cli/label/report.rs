@@ -8,12 +8,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use kubenetmon::conntrack::Malformed;
-use kubenetmon::io::{is_stdio, AtomicFile};
+use kubenetmon::io::is_stdio;
 use kubenetmon::label::pipeline::Observer;
 use kubenetmon::label::{ErrorKind, FlagRules, IgnoreReason, LabelError, Summary};
 use kubenetmon::model::ConnectionClass;
 use kubenetmon::output::schema::TTL_DAYS;
-use kubenetmon::output::Pending;
+use kubenetmon::output::{Destination, Pending};
 use kubenetmon::time::{day_of, now};
 
 use super::plan::{Input, LabelPlan};
@@ -32,6 +32,9 @@ pub struct Reporter {
     base: Summary,
     /// Dumps in which no flow carries counters.
     accounting_off: Vec<String>,
+    /// More for the end of the run: a `--summary-json` key, its value, and a
+    /// line for the summary (e.g. what went into ClickHouse).
+    sections: Vec<(&'static str, serde_json::Value, String)>,
 }
 
 impl Reporter {
@@ -49,7 +52,13 @@ impl Reporter {
             progress,
             base: Summary::default(),
             accounting_off: Vec::new(),
+            sections: Vec::new(),
         }
+    }
+
+    /// Adds `key: json` to `--summary-json` and `line` to the summary.
+    pub fn add_section(&mut self, key: &'static str, json: serde_json::Value, line: String) {
+        self.sections.push((key, json, line));
     }
 
     /// After each dump: its totals count towards the progress line, and
@@ -84,7 +93,8 @@ impl Observer for Reporter {
             return;
         }
         warn!(
-            "{file}:{line}: {e} ({}); {}. Only the first is shown.",
+            "{}:{line}: skipped a flow: {e} ({}); {} (only the first such flow is shown)",
+            printable(file),
             e.kind(),
             e.kind().hint()
         );
@@ -109,7 +119,13 @@ pub fn finish(
     mut pending: Pending,
 ) -> anyhow::Result<ExitCode> {
     if let Some(path) = &plan.summary_json {
-        let mut text = serde_json::to_string_pretty(s)?;
+        let mut value = serde_json::to_value(s)?;
+        if let Some(map) = value.as_object_mut() {
+            for (key, json, _) in &reporter.sections {
+                map.insert(key.to_string(), json.clone());
+            }
+        }
+        let mut text = serde_json::to_string_pretty(&value)?;
         text.push('\n');
         if is_stdio(path) {
             let mut out = std::io::stdout().lock();
@@ -117,17 +133,19 @@ pub fn finish(
                 .and_then(|()| std::io::Write::flush(&mut out))
                 .map_err(|e| anyhow::Error::new(e).context("<stdout>"))?;
         } else {
-            let mut file = AtomicFile::create(path)?;
-            std::io::Write::write_all(&mut file, text.as_bytes())
+            let mut dest = Destination::open(path)?;
+            std::io::Write::write_all(&mut dest, text.as_bytes())
+                .and_then(|()| dest.finish().map(|p| pending.join(p)))
                 .map_err(|e| anyhow::Error::new(e).context(path.display().to_string()))?;
-            pending.join(Pending::file(file));
         }
     }
     pending.commit()?;
-    if s.malformed > MALFORMED_SHOWN && !plan.verbose {
+    // Dumps' and baselines' malformed lines share the first ten.
+    let malformed = s.malformed + s.baseline.map_or(0, |b| b.malformed);
+    if malformed > MALFORMED_SHOWN && !plan.verbose {
         messages::line(format_args!(
             "kubenetmon: {} more malformed lines not shown (use -v to see all)",
-            s.malformed - MALFORMED_SHOWN
+            malformed - MALFORMED_SHOWN
         ));
     }
     if !messages::quiet() {
@@ -136,6 +154,9 @@ pub fn finish(
             "{}",
             summary_text(s, plan.dry_run, &plan.skipped_providers, flags)
         );
+        for (_, _, line) in &reporter.sections {
+            eprintln!("{line}");
+        }
     }
     for d in &reporter.accounting_off {
         warn_loud!(
@@ -217,17 +238,65 @@ pub fn summary_text(
             "written"
         }
     );
+    if let Some(b) = &s.baseline {
+        let _ = writeln!(
+            o,
+            "  baseline: {} entries ({} lines, {} malformed): {} matched, {} reset, {} ended, \
+             {} duplicate; {} new in the dump{}",
+            b.entries,
+            b.lines,
+            b.malformed,
+            b.matched,
+            b.reset,
+            b.ended,
+            b.duplicate,
+            b.new,
+            match (b.dumps_keyed_by_id, b.dumps) {
+                (0, _) => String::new(),
+                (k, n) if k == n => "; matched with conntrack ids".to_string(),
+                (k, n) => format!("; {k} of {n} dumps matched with conntrack ids"),
+            }
+        );
+        if b.ended > 0 {
+            let _ = writeln!(
+                o,
+                "  note: {} connections of the baseline ended before the dump: the bytes they \
+                 carried after the baseline are lost (snapshots cannot show them); dumps taken \
+                 with `conntrack -L -z`, or `conntrack -E` [DESTROY] events, avoid it",
+                b.ended
+            );
+        }
+    }
+    // Bytes in binary units, each class's share of all bytes, and a total;
+    // --summary-json keeps the exact numbers.
+    let (mut all_out, mut all_in) = (0u64, 0u64);
+    for c in ConnectionClass::ALL {
+        let (out, inb) = s.bytes(c);
+        all_out += out;
+        all_in += inb;
+    }
+    let share = |b: u64| 100.0 * b as f64 / (all_out + all_in).max(1) as f64;
     for c in ConnectionClass::ALL {
         let (out, inb) = s.bytes(c);
         if out + inb > 0 {
             let _ = writeln!(
                 o,
-                "  {:<16} {:>14} bytes out {:>14} bytes in",
+                "  {:<16} {:>10} out {:>10} in  {:>5.1} %",
                 c.as_str(),
-                out,
-                inb
+                human_bytes(out),
+                human_bytes(inb),
+                share(out + inb)
             );
         }
+    }
+    if all_out + all_in > 0 {
+        let _ = writeln!(
+            o,
+            "  {:<16} {:>10} out {:>10} in  100.0 %",
+            "total",
+            human_bytes(all_out),
+            human_bytes(all_in)
+        );
     }
     if let Some(rules) = flags.filter(|_| s.labelled > 0) {
         o.push_str(&flag_lines(s, rules));
@@ -264,7 +333,9 @@ fn flag_lines(s: &Summary, rules: &FlagRules) -> String {
     let mut line = |name: &str, (out, inb): (u64, u64), note: String| {
         let _ = writeln!(
             o,
-            "  {name:<16} {out:>14} bytes out {inb:>14} bytes in  ({note})"
+            "  {name:<16} {:>10} out {:>10} in  ({note})",
+            human_bytes(out),
+            human_bytes(inb)
         );
     };
     if rules.cross_az() {
@@ -303,4 +374,35 @@ fn flag_lines(s: &Summary, rules: &FlagRules) -> String {
         );
     }
     o
+}
+
+/// `n` bytes for a reader: `512 B`, `5.1 KiB`, `1.8 TiB` (powers of 1024).
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1023.95 && unit + 1 < UNITS.len() {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+
+    #[test]
+    fn bytes_in_binary_units() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1024), "1.0 KiB");
+        assert_eq!(human_bytes(5250), "5.1 KiB");
+        assert_eq!(human_bytes(1024 * 1024 - 1), "1.0 MiB");
+        assert_eq!(human_bytes(1_952_520_527_542), "1.8 TiB");
+        assert_eq!(human_bytes(u64::MAX), "16.0 EiB");
+    }
 }
