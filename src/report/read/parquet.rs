@@ -370,5 +370,19 @@ mod fuzz_regressions {
             "{}",
             crate::display_chain(&err)
         );
+        // The second one: a column chunk with a negative start ("column
+        // start and length should not be negative" in the parquet crate).
+        let data = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/report/fuzz-negative-column-start.parquet"
+        ))
+        .unwrap();
+        let mut agg = Aggregate::default();
+        let err = read_bytes(&data, "rows.parquet", GroupBy::ALL[0], &mut agg).unwrap_err();
+        assert!(
+            crate::display_chain(&err).contains("should not be negative"),
+            "{}",
+            crate::display_chain(&err)
+        );
     }
 }
