@@ -20,6 +20,10 @@
 //! the thread count: every chunk of lines has its own RNG derived from the
 //! seed, the node and the chunk number.
 //!
+//! `--single-node --dump-to-stdout` streams the one dump to stdout instead
+//! (any size, never stored; the inventory is still written to `--out`):
+//! `scripts/stress.sh` pipes 10 GB of it into `kubenetmon label -`.
+//!
 //! `--ipv6-share F` makes the cluster dual-stack the way EKS does it: an
 //! IPv6 /56 per cluster inside the region's EC2 prefix, a /64 per zone's
 //! subnet, a /80 per node from which its pods get their addresses, and an
@@ -98,6 +102,11 @@ struct Args {
     /// the first node); its name is printed on stdout
     #[arg(long, value_name = "NAME", num_args = 0..=1, default_missing_value = "")]
     single_node: Option<String>,
+    /// With --single-node: write the dump to stdout instead of
+    /// DIR/dumps/NAME.txt (streamed, never stored: for load tests of any
+    /// size, e.g. scripts/stress.sh); the node's name goes to stderr
+    #[arg(long, requires = "single_node")]
+    dump_to_stdout: bool,
     /// Region of the cluster (zones REGION a/b/c)
     #[arg(long, default_value = "us-east-1")]
     region: String,
@@ -1764,12 +1773,25 @@ fn write_dump(path: &Path, g: &Gen, seed: u64, lines: u64, baseline: Option<&Pat
         Some(p) => Some(File::create(p).with_context(|| format!("creating {}", p.display()))?),
         None => None,
     };
+    stream_dump(f, bf, g, seed, lines).with_context(|| format!("writing {}", path.display()))
+}
+
+/// The lines of one node's dump, in order, to `out` (and its baseline's
+/// to `bf`).
+fn stream_dump(
+    out: impl Write + Send,
+    bf: Option<File>,
+    g: &Gen,
+    seed: u64,
+    lines: u64,
+) -> std::io::Result<()> {
+    let with_base = bf.is_some();
     let chunks = lines.div_ceil(CHUNK);
     let batch = (rayon::current_num_threads() as u64 * 2).max(2);
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(Vec<u8>, Vec<u8>)>>(2);
     std::thread::scope(|scope| {
         let writer = scope.spawn(move || -> std::io::Result<()> {
-            let mut w = BufWriter::with_capacity(1 << 20, f);
+            let mut w = BufWriter::with_capacity(1 << 20, out);
             let mut bw = bf.map(|f| BufWriter::with_capacity(1 << 20, f));
             for bufs in rx {
                 for (b, base) in bufs {
@@ -1795,13 +1817,13 @@ fn write_dump(path: &Path, g: &Gen, seed: u64, lines: u64, baseline: Option<&Pat
                     let n = CHUNK.min(lines - ci * CHUNK);
                     let mut buf = Vec::with_capacity(n as usize * 220);
                     let mut base = Vec::new();
-                    if baseline.is_some() {
+                    if with_base {
                         base.reserve(n as usize * 220);
                     }
                     for _ in 0..n {
                         let e = g.line_entry(&mut rng);
                         write_entry(&mut buf, &e, g.format);
-                        if baseline.is_some() {
+                        if with_base {
                             baseline_entries(g, &e, &mut brng, &mut base);
                         }
                     }
@@ -1814,10 +1836,7 @@ fn write_dump(path: &Path, g: &Gen, seed: u64, lines: u64, baseline: Option<&Pat
             start = end;
         }
         drop(tx);
-        writer
-            .join()
-            .expect("writer thread panicked")
-            .with_context(|| format!("writing {}", path.display()))
+        writer.join().expect("writer thread panicked")
     })
 }
 
@@ -1886,9 +1905,19 @@ fn main() -> Result<()> {
                 format: args.format,
                 ipv6_ppm: ppm(args.ipv6_share),
             };
-            let path = dumps.join(format!("{}.txt", cluster.nodes[node].name));
-            write_pair(&path, &g, args.lines)?;
-            written.push((node, path, args.lines));
+            if args.dump_to_stdout {
+                eprintln!("gen: node {}", cluster.nodes[node].name);
+                match stream_dump(std::io::stdout(), None, &g, args.seed, args.lines) {
+                    // The reader stopped early (`| head`): its choice.
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                    r => r.context("writing the dump to stdout")?,
+                }
+                written.push((node, PathBuf::from("-"), args.lines));
+            } else {
+                let path = dumps.join(format!("{}.txt", cluster.nodes[node].name));
+                write_pair(&path, &g, args.lines)?;
+                written.push((node, path, args.lines));
+            }
         }
         None => {
             let n = cluster.nodes.len() as u64;
@@ -1940,7 +1969,10 @@ fn main() -> Result<()> {
         });
     }
     write_json(&args.out.join("manifest.json"), &manifest)?;
-    if let Some((n, _, _)) = written.first().filter(|_| args.single_node.is_some()) {
+    if let Some((n, _, _)) = written
+        .first()
+        .filter(|_| args.single_node.is_some() && !args.dump_to_stdout)
+    {
         println!("{}", cluster.nodes[*n].name);
     }
     eprintln!(
@@ -2018,6 +2050,31 @@ mod tests {
             .filter_map(|t| t.strip_prefix(key))
             .nth(nth)
             .unwrap_or_else(|| panic!("no {key} #{nth} in {line}"))
+    }
+
+    #[test]
+    fn a_streamed_dump_is_its_chunks_in_order() {
+        let a = args(&[]);
+        let c = build_cluster(&a).unwrap();
+        let r = remotes(a.seed, &builtin_pools(), a.shape);
+        let g = Gen {
+            c: &c,
+            r: &r,
+            node: 1,
+            format: a.format,
+            ipv6_ppm: ppm(a.ipv6_share),
+        };
+        let mut out = Vec::new();
+        stream_dump(&mut out, None, &g, a.seed, CHUNK + 100).unwrap();
+        let want = lines(&a, 1, CHUNK, 0) + &lines(&a, 1, 100, 1);
+        assert!(String::from_utf8(out).unwrap() == want);
+        // stdout holds one dump only
+        assert!(Args::try_parse_from(["gen", "--out", "x", "--dump-to-stdout"]).is_err());
+        assert!(
+            Args::try_parse_from(["gen", "--out", "x", "--single-node", "--dump-to-stdout"])
+                .unwrap()
+                .dump_to_stdout
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! into a server ([`clickhouse`]). [`zones`] maps addresses to availability
 //! zones (SPEC §6.1).
 
+pub mod classify;
 pub mod clickhouse;
 pub mod conntrack;
 pub mod dumps;

@@ -3,18 +3,13 @@
 //! are known.
 
 use std::io::{self, BufRead, IsTerminal, Write};
-use std::net::IpAddr;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use kubenetmon::inventory::{self, Inventory};
-use kubenetmon::label::{
-    canonical, classified_as, classify_located, Basis, LabelIndex, LocalSite, Locations, PodSlot,
-    PrivateNets, RemoteClass,
-};
-use kubenetmon::ranges::RangeTable;
-use kubenetmon::zones::ZoneMap;
+use kubenetmon::classify::{answer, tokens, Answer, Lookup, Owner};
+use kubenetmon::inventory;
+use kubenetmon::label::LabelIndex;
 use serde::Serialize;
 
 use super::common::{InventoryArgs, LocalArgs, RangeSourceArgs};
@@ -58,100 +53,6 @@ pub struct ClassifyArgs {
     pub quiet: bool,
 }
 
-/// What one input turned into. (Unboxed: nearly every answer is `Found`.)
-#[allow(clippy::large_enum_variant)]
-enum Answer<'a> {
-    Found {
-        ip: IpAddr,
-        cloud: String,
-        region: String,
-        service: String,
-        prefix: String,
-        class: Option<&'static str>,
-        /// §6.1: the zone map's answer (`None` without a zone map).
-        zone: Option<String>,
-        /// §6.2: the `--location` CIDR holding the address (`None` without
-        /// locations).
-        location: Option<String>,
-        /// §3.9 refused to classify (a same-cloud prefix with no region).
-        error: Option<String>,
-        /// Who has the address in the inventory, when one was given.
-        owner: Option<Owner<'a>>,
-    },
-    Unparsable {
-        input: String,
-    },
-}
-
-/// An address's holder in the inventory: a node's InternalIP comes first
-/// (hostNetwork pods share it, so no pod is named), then §3.5's pod choice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Owner<'a> {
-    Node(&'a kubenetmon::inventory::Node),
-    Pod {
-        namespace: &'a str,
-        name: &'a str,
-        /// `spec.nodeName`; empty when unscheduled.
-        node: &'a str,
-        /// That node's zone; empty when unknown.
-        zone: &'a str,
-    },
-    /// Several pods that are neither Succeeded nor Failed (§3.5's `multiple_pods`).
-    MultiplePods(usize),
-}
-
-/// Who has `ip` in `inv`; IPv4-mapped IPv6 counts as its IPv4 address.
-fn owner<'a>(ip: IpAddr, inv: &'a Inventory, pods: &LabelIndex<'a>) -> Option<Owner<'a>> {
-    let ip = ip.to_canonical();
-    if let Some(node) = inv.node_by_internal_ip(ip) {
-        return Some(Owner::Node(node));
-    }
-    Some(match *pods.pod(ip)? {
-        PodSlot::One(p) => Owner::Pod {
-            namespace: p.namespace,
-            name: p.name,
-            node: p.node,
-            zone: p.zone,
-        },
-        PodSlot::Multiple(n) => Owner::MultiplePods(n),
-    })
-}
-
-impl<'a> Owner<'a> {
-    /// `namespace/name`.
-    fn pod(&self) -> Option<String> {
-        match self {
-            Owner::Pod {
-                namespace, name, ..
-            } => Some(format!("{namespace}/{name}")),
-            _ => None,
-        }
-    }
-
-    fn node(&self) -> Option<&str> {
-        match *self {
-            Owner::Node(n) => Some(n.name.as_str()),
-            Owner::Pod { node: n, .. } => Some(n).filter(|n| !n.is_empty()),
-            Owner::MultiplePods(_) => None,
-        }
-    }
-
-    fn zone(&self) -> &'a str {
-        match *self {
-            Owner::Node(n) => n.zone(),
-            Owner::Pod { zone, .. } => zone,
-            Owner::MultiplePods(_) => "",
-        }
-    }
-
-    fn multiple(&self) -> Option<usize> {
-        match *self {
-            Owner::MultiplePods(n) => Some(n),
-            _ => None,
-        }
-    }
-}
-
 /// §5.2's line, keys in its order; the inventory's keys after them, only when known.
 #[derive(Serialize)]
 struct JsonFound<'a> {
@@ -179,6 +80,15 @@ struct JsonFound<'a> {
     multiple_pods: Option<usize>,
 }
 
+/// A stdin line that is not UTF-8: its text (undecodable bytes as U+FFFD)
+/// in `ip`, as an unparsable address has its input there.
+#[derive(Serialize)]
+struct JsonBadLine<'a> {
+    ip: &'a str,
+    line: u64,
+    error: String,
+}
+
 #[derive(Serialize)]
 struct JsonError<'a> {
     ip: &'a str,
@@ -189,142 +99,140 @@ fn unparsable_message(input: &str) -> String {
     format!("{input:?} is not an IPv4 or IPv6 address")
 }
 
-/// What `classify` looks addresses up in.
-struct Lookup<'a> {
-    table: &'a RangeTable,
-    local: Option<&'a LocalSite>,
-    private: &'a PrivateNets,
-    /// `None` without --subnets/--zone.
-    zones: Option<&'a ZoneMap>,
-    locations: &'a Locations,
-    /// The inventory and its pod index, when `--inventory` was given.
-    pods: Option<(&'a Inventory, LabelIndex<'a>)>,
+/// One input of `classify`, in order: a token to answer, or a stdin line
+/// that is not UTF-8 text (reported, its tokens not answered).
+enum Input {
+    Token(String),
+    NotUtf8 {
+        line: u64,
+        text: String,
+        why: String,
+    },
 }
 
-fn answer<'a>(input: &str, at: &Lookup<'a>) -> Answer<'a> {
-    let Ok(ip) = input.trim().parse::<IpAddr>() else {
-        return Answer::Unparsable {
-            input: input.to_string(),
-        };
-    };
-    // SPEC §7: an IPv4-mapped address is its IPv4 address everywhere; a
-    // NAT64 address is classified (locations, private set, ranges) by the
-    // IPv4 address in its last 32 bits. `ip` stays as written.
-    let host = canonical(ip);
-    let by = classified_as(ip);
-    let owner = at
-        .pods
-        .as_ref()
-        .and_then(|(inv, idx)| owner(host, inv, idx));
-    // §6.1: the pod's (or node's) zone first, then the zone map.
-    let zone = at.zones.map(|z| {
-        owner
-            .map(|o| o.zone())
-            .filter(|z| !z.is_empty())
-            .or_else(|| z.zone_of(host))
-            .unwrap_or_default()
-            .to_string()
-    });
-    let in_location = at.locations.lookup(by);
-    let location = (!at.locations.is_empty())
-        .then(|| in_location.map_or(String::new(), |(net, _, _)| net.to_string()));
-    let looked_up = |error: Option<String>| match in_location {
-        // §6.2 without a local site: the location's place, no class.
-        Some((_, cloud, region)) => Answer::Found {
-            ip,
-            cloud: cloud.to_string(),
-            region: region.to_string(),
-            service: String::new(),
-            prefix: String::new(),
-            class: None,
-            zone: zone.clone(),
-            location: location.clone(),
-            error,
-            owner,
-        },
-        None => {
-            let m = at.table.lookup(by);
-            Answer::Found {
-                ip,
-                cloud: m.map_or("", |m| m.detail.cloud.as_str()).to_string(),
-                region: m.map_or("", |m| m.detail.region.as_str()).to_string(),
-                service: m.map_or("", |m| m.detail.service.as_str()).to_string(),
-                prefix: m.map_or(String::new(), |m| m.prefix.to_string()),
-                class: None,
-                zone: zone.clone(),
-                location: location.clone(),
-                error,
-                owner,
-            }
+/// The tokens of a reader's lines, read one line at a time (so memory
+/// holds one line, whatever the input's size). A line that is not UTF-8 is
+/// [`Input::NotUtf8`] and the next lines are read on; a read error ends
+/// the tokens and is kept in `error`.
+struct LineTokens<R> {
+    reader: R,
+    line: u64,
+    buf: Vec<u8>,
+    pending: std::collections::VecDeque<String>,
+    error: Option<io::Error>,
+}
+
+impl<R: BufRead> LineTokens<R> {
+    fn new(reader: R) -> Self {
+        LineTokens {
+            reader,
+            line: 0,
+            buf: Vec::new(),
+            pending: Default::default(),
+            error: None,
         }
-    };
-    match at.local {
-        None => looked_up(None),
-        Some(local) => match classified(ip, local, owner.as_ref(), at) {
-            Ok(r) => Answer::Found {
-                ip,
-                cloud: r.site.map_or("", |s| s.owner.as_str()).to_string(),
-                region: r.site.map_or("", |s| s.region.as_str()).to_string(),
-                service: r.site.map_or("", |s| s.service).to_string(),
-                prefix: r.basis.prefix().map_or(String::new(), |p| p.to_string()),
-                class: Some(r.class.as_str()),
-                zone,
-                location,
-                error: None,
-                owner,
-            },
-            Err(e) => looked_up(Some(e.to_string())),
-        },
     }
 }
 
-/// §3.9 after §6.2's locations, as `label` does: a pod's address is
-/// `INTRA_VPC` whatever its range (§7: EKS IPv6 pods have public addresses).
-fn classified<'a>(
-    ip: IpAddr,
-    local: &'a LocalSite,
-    owner: Option<&Owner<'_>>,
-    at: &Lookup<'a>,
-) -> Result<RemoteClass<'a>, kubenetmon::label::SameCloudEmptyRegion> {
-    match owner {
-        Some(Owner::Pod { .. }) => Ok(RemoteClass::intra_vpc(local, Basis::Pod)),
-        _ => classify_located(ip, local, at.locations, at.private, at.table),
+impl<R: BufRead> Iterator for LineTokens<R> {
+    type Item = Input;
+
+    fn next(&mut self) -> Option<Input> {
+        loop {
+            if let Some(t) = self.pending.pop_front() {
+                return Some(Input::Token(t));
+            }
+            self.buf.clear();
+            match self.reader.read_until(b'\n', &mut self.buf) {
+                Ok(0) => return None,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.error = Some(e);
+                    return None;
+                }
+            }
+            self.line += 1;
+            let mut bytes = &self.buf[..];
+            bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+            bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
+            match std::str::from_utf8(bytes) {
+                Ok(line) => self.pending.extend(tokens(line).map(str::to_string)),
+                Err(e) => {
+                    return Some(Input::NotUtf8 {
+                        line: self.line,
+                        text: String::from_utf8_lossy(bytes).into_owned(),
+                        why: format!(
+                            "byte 0x{:02x} at column {} is not UTF-8",
+                            bytes[e.valid_up_to()],
+                            e.valid_up_to() + 1
+                        ),
+                    })
+                }
+            }
+        }
     }
 }
 
 /// The inputs in order: arguments, with `-` (or no arguments and a piped
-/// stdin) standing for stdin's whitespace-separated tokens.
-fn inputs(args: &[String]) -> anyhow::Result<Vec<String>> {
-    let read_stdin = |out: &mut Vec<String>| -> anyhow::Result<()> {
-        for line in io::stdin().lock().lines() {
-            let line = line.context("cannot read addresses from stdin")?;
-            let line = line.split('#').next().unwrap_or("");
-            out.extend(line.split_whitespace().map(str::to_string));
+/// stdin) standing for stdin's whitespace-separated tokens (read once, at
+/// the first `-`). Lazy: stdin is read as the answers are written.
+struct Inputs<'a, R> {
+    args: std::slice::Iter<'a, String>,
+    stdin: Option<LineTokens<R>>,
+    /// stdin, until its first `-`.
+    unread: Option<R>,
+    /// A read error of stdin, which ended the inputs.
+    error: Option<io::Error>,
+}
+
+impl<'a, R: BufRead> Inputs<'a, R> {
+    fn new(args: &'a [String], stdin: R) -> Self {
+        let mut inputs = Inputs {
+            args: args.iter(),
+            stdin: None,
+            unread: Some(stdin),
+            error: None,
+        };
+        if args.is_empty() {
+            inputs.stdin = inputs.unread.take().map(LineTokens::new);
         }
-        Ok(())
-    };
-    let mut out = Vec::new();
-    if args.is_empty() {
-        if io::stdin().is_terminal() {
-            return Err(
-                UsageError::new("no addresses given: pass them as arguments or on stdin").into(),
-            );
-        }
-        read_stdin(&mut out)?;
-        return Ok(out);
+        inputs
     }
-    let mut stdin_done = false;
-    for a in args {
-        if a == "-" {
-            if !stdin_done {
-                read_stdin(&mut out)?;
-                stdin_done = true;
+}
+
+impl<R: BufRead> Iterator for Inputs<'_, R> {
+    type Item = Input;
+
+    fn next(&mut self) -> Option<Input> {
+        loop {
+            if let Some(s) = &mut self.stdin {
+                match s.next() {
+                    Some(i) => return Some(i),
+                    None => {
+                        self.error = s.error.take();
+                        self.stdin = None;
+                        if self.error.is_some() {
+                            self.args = [].iter();
+                            return None;
+                        }
+                    }
+                }
             }
-        } else {
-            out.push(a.clone());
+            let a = self.args.next()?;
+            if a == "-" {
+                // A second `-` reads nothing more: stdin is used up.
+                self.stdin = self.unread.take().map(LineTokens::new);
+            } else {
+                return Some(Input::Token(a.clone()));
+            }
         }
     }
-    Ok(out)
+}
+
+/// The message for a stdin line that is not UTF-8.
+fn not_utf8_message(line: u64, why: &str) -> String {
+    format!("stdin line {line} is not UTF-8 text ({why}); its addresses are not answered")
 }
 
 pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
@@ -350,7 +258,11 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
         .into());
     }
     crate::cli::check_stdout_open("the answers")?;
-    let inputs = inputs(&args.ips)?;
+    if args.ips.is_empty() && io::stdin().is_terminal() {
+        return Err(
+            UsageError::new("no addresses given: pass them as arguments or on stdin").into(),
+        );
+    }
     let inventory = if args.inventory.inventory.is_empty() {
         None
     } else {
@@ -380,24 +292,29 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
         pods: inventory.as_ref().map(|inv| (inv, LabelIndex::new(inv))),
     };
 
-    let answers = inputs.iter().map(|i| answer(i, &at));
+    let mut inputs = Inputs::new(&args.ips, io::stdin().lock());
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     let result = if args.json {
-        write_json(&mut out, answers)
+        write_json(&mut out, &mut inputs, &at)
     } else {
         write_table(
             &mut out,
-            answers,
+            &mut inputs,
+            &at,
             Columns {
                 class: local.is_some(),
                 zone: zones.is_some(),
                 location: !locations.is_empty(),
                 pods: at.pods.is_some(),
             },
+            TABLE_WINDOW,
         )
     }
     .and_then(|failed| out.flush().map(|()| failed));
+    if let Some(e) = inputs.error.take() {
+        return Err(e).context("cannot read addresses from stdin");
+    }
     match result {
         Ok(failed) => Ok(if failed {
             ExitCode::from(1)
@@ -411,13 +328,28 @@ pub fn run(args: ClassifyArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Writes one line per answer; true when some input failed.
-fn write_json<'a>(
+fn write_json(
     out: &mut impl Write,
-    answers: impl Iterator<Item = Answer<'a>>,
+    inputs: &mut dyn Iterator<Item = Input>,
+    at: &Lookup<'_>,
 ) -> io::Result<bool> {
     let mut failed = false;
-    for a in answers {
-        match a {
+    for input in inputs {
+        let token = match input {
+            Input::Token(t) => t,
+            Input::NotUtf8 { line, text, why } => {
+                failed = true;
+                let line = JsonBadLine {
+                    ip: &text,
+                    line,
+                    error: not_utf8_message(line, &why),
+                };
+                serde_json::to_writer(&mut *out, &line)?;
+                out.write_all(b"\n")?;
+                continue;
+            }
+        };
+        match answer(&token, at) {
             Answer::Found {
                 ip,
                 cloud,
@@ -469,12 +401,20 @@ struct Columns {
     pods: bool,
 }
 
-/// An aligned table (so it needs every answer first); `-` marks empty
-/// values. Unparsable inputs are reported on stderr.
-fn write_table<'a>(
+/// How many rows the table's column widths are taken from: the rows after
+/// them are written as they come, in those widths (a longer cell pushes
+/// the rest of its row right), so memory stays bounded whatever the input.
+const TABLE_WINDOW: usize = 4096;
+
+/// An aligned table; `-` marks empty values. Unparsable inputs (and stdin
+/// lines that are not UTF-8) are reported on stderr. Widths come from the
+/// header and the first `window` rows.
+fn write_table(
     out: &mut impl Write,
-    answers: impl Iterator<Item = Answer<'a>>,
+    inputs: &mut dyn Iterator<Item = Input>,
+    at: &Lookup<'_>,
     with: Columns,
+    window: usize,
 ) -> io::Result<bool> {
     let mut header = vec!["IP", "CLOUD", "REGION", "SERVICE", "PREFIX"];
     if with.class {
@@ -489,10 +429,20 @@ fn write_table<'a>(
     if with.pods {
         header.extend(["POD", "NODE"]);
     }
-    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
+    let header: Vec<String> = header.iter().map(|s| s.to_string()).collect();
+    let mut first: Vec<Vec<String>> = Vec::new();
+    let mut widths: Option<Vec<usize>> = None;
     let mut failed = false;
-    for a in answers {
-        match a {
+    for input in inputs {
+        let token = match input {
+            Input::Token(t) => t,
+            Input::NotUtf8 { line, why, .. } => {
+                failed = true;
+                err!("{}", not_utf8_message(line, &why));
+                continue;
+            }
+        };
+        let row = match answer(&token, at) {
             Answer::Found {
                 ip,
                 cloud,
@@ -534,32 +484,174 @@ fn write_table<'a>(
                     failed = true;
                     err!("{e}");
                 }
-                rows.push(row);
+                row
             }
             Answer::Unparsable { input } => {
                 failed = true;
                 err!("{}", unparsable_message(&input));
+                continue;
+            }
+        };
+        match &widths {
+            Some(w) => write_row(out, &row, w)?,
+            None => {
+                first.push(row);
+                if first.len() >= window {
+                    widths = Some(flush_window(out, &header, &mut first)?);
+                }
             }
         }
     }
-    if rows.len() == 1 {
-        // No address answered (empty input, or only unparsable ones).
-        return Ok(failed);
+    if widths.is_none() && !first.is_empty() {
+        flush_window(out, &header, &mut first)?;
     }
-    let columns = rows[0].len();
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    for row in &rows {
-        let mut line = String::new();
-        for (c, cell) in row.iter().enumerate() {
-            if c + 1 == columns {
-                line.push_str(cell);
-            } else {
-                line.push_str(&format!("{cell:<w$}  ", w = widths[c]));
-            }
-        }
-        writeln!(out, "{line}")?;
-    }
+    // No row at all (empty input, or only unparsable ones): no header either.
     Ok(failed)
+}
+
+/// Writes the header and the rows held so far in the widths they need;
+/// returns those widths.
+fn flush_window(
+    out: &mut impl Write,
+    header: &[String],
+    rows: &mut Vec<Vec<String>>,
+) -> io::Result<Vec<usize>> {
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| {
+            std::iter::once(header)
+                .chain(rows.iter().map(Vec::as_slice))
+                .map(|r| r[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    write_row(out, header, &widths)?;
+    for row in rows.drain(..) {
+        write_row(out, &row, &widths)?;
+    }
+    Ok(widths)
+}
+
+fn write_row(out: &mut impl Write, row: &[String], widths: &[usize]) -> io::Result<()> {
+    let mut line = String::new();
+    for (c, cell) in row.iter().enumerate() {
+        if c + 1 == row.len() {
+            line.push_str(cell);
+        } else {
+            line.push_str(&format!("{cell:<w$}  ", w = widths[c]));
+        }
+    }
+    writeln!(out, "{line}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kubenetmon::label::{Locations, PrivateNets};
+    use kubenetmon::ranges::RangeTable;
+
+    fn tokens_of(inputs: impl Iterator<Item = Input>) -> Vec<String> {
+        inputs
+            .map(|i| match i {
+                Input::Token(t) => t,
+                Input::NotUtf8 { line, text, why } => format!("<{line}:{text}:{why}>"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn stdin_stands_where_its_dash_is_and_is_read_once() {
+        let args: Vec<String> = ["1.1.1.1", "-", "2.2.2.2", "-"].map(String::from).into();
+        let stdin = &b"10.0.0.1 10.0.0.2 # comment\r\n\n10.0.0.3"[..];
+        let got = tokens_of(Inputs::new(&args, stdin));
+        assert_eq!(
+            got,
+            ["1.1.1.1", "10.0.0.1", "10.0.0.2", "10.0.0.3", "2.2.2.2"]
+        );
+        // no arguments: stdin alone
+        let got = tokens_of(Inputs::new(&[], &b"a b\nc\n"[..]));
+        assert_eq!(got, ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_reported_with_its_number_and_the_rest_read() {
+        let stdin = &b"10.0.0.1\n10.0.0.2 \xff\xfe 10.0.0.9\n10.0.0.3\n"[..];
+        let got = tokens_of(Inputs::new(&[], stdin));
+        assert_eq!(
+            got,
+            [
+                "10.0.0.1",
+                "<2:10.0.0.2 \u{fffd}\u{fffd} 10.0.0.9:byte 0xff at column 10 is not UTF-8>",
+                "10.0.0.3"
+            ]
+        );
+    }
+
+    /// A reader failing after its first line.
+    struct Failing(bool);
+    impl io::Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if std::mem::replace(&mut self.0, true) {
+                return Err(io::Error::other("disk on fire"));
+            }
+            buf[..9].copy_from_slice(b"10.0.0.1\n");
+            Ok(9)
+        }
+    }
+
+    #[test]
+    fn a_read_error_ends_the_inputs_and_is_kept() {
+        let args: Vec<String> = ["-", "2.2.2.2"].map(String::from).into();
+        let mut inputs = Inputs::new(&args, io::BufReader::new(Failing(false)));
+        assert_eq!(tokens_of(inputs.by_ref()), ["10.0.0.1"]);
+        assert_eq!(inputs.error.unwrap().to_string(), "disk on fire");
+    }
+
+    fn table_of(stdin: &str, window: usize) -> String {
+        let (table, private, locations) = (
+            RangeTable::from_entries(vec![]),
+            PrivateNets::upstream(),
+            Locations::default(),
+        );
+        let at = Lookup {
+            table: &table,
+            local: None,
+            private: &private,
+            zones: None,
+            locations: &locations,
+            pods: None,
+        };
+        let with = Columns {
+            class: false,
+            zone: false,
+            location: false,
+            pods: false,
+        };
+        let mut out = Vec::new();
+        let mut inputs = Inputs::new(&[], stdin.as_bytes());
+        write_table(&mut out, &mut inputs, &at, with, window).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_table_takes_its_widths_from_the_first_window_then_streams() {
+        // Everything fits the window: aligned on the widest address.
+        let all = table_of("1.1.1.1\n2001:db8::1\n", 10);
+        assert_eq!(
+            all,
+            "IP           CLOUD  REGION  SERVICE  PREFIX\n\
+             1.1.1.1      -      -       -        -\n\
+             2001:db8::1  -      -       -        -\n"
+        );
+        // A window of one: the header and the first row set the widths; the
+        // wider address after it pushes its own row only.
+        let streamed = table_of("1.1.1.1\n2001:db8::1\n3.3.3.3\n", 1);
+        let lines: Vec<&str> = streamed.lines().collect();
+        assert_eq!(lines[0], "IP       CLOUD  REGION  SERVICE  PREFIX");
+        assert_eq!(lines[1], "1.1.1.1  -      -       -        -");
+        assert_eq!(lines[2], "2001:db8::1  -      -       -        -");
+        assert_eq!(lines[3], "3.3.3.3  -      -       -        -");
+        // No address answered: no header.
+        assert_eq!(table_of("nope\n", 1), "");
+    }
 }

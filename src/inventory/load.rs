@@ -4,7 +4,6 @@
 //! serde, so unknown fields and unknown kinds cost nothing and break nothing.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -12,21 +11,6 @@ use serde::de::{self, Deserializer};
 use serde::Deserialize;
 
 use super::{Inventory, InventoryError, Node, Pod, PodPhase, Service};
-
-/// A top-level document: a `List` (or `PodList`, …) or a single object.
-#[derive(Deserialize)]
-struct Document {
-    #[serde(default)]
-    kind: String,
-    #[serde(default)]
-    items: Option<Vec<Object>>,
-    #[serde(default)]
-    metadata: Metadata,
-    #[serde(default)]
-    spec: Spec,
-    #[serde(default)]
-    status: Status,
-}
 
 #[derive(Deserialize, Default)]
 struct Object {
@@ -162,6 +146,7 @@ enum Kind {
 }
 
 /// What one file contributed, keyed by (kind, namespace, name).
+#[derive(Debug)]
 enum Parsed {
     Pod(Pod),
     Node(Node),
@@ -250,22 +235,16 @@ fn convert(
     }
 }
 
-fn read_source(path: &Path) -> Result<Vec<u8>, InventoryError> {
-    let name = display(path);
-    let mut reader = crate::io::open_input(path).map_err(|e| InventoryError::Read {
-        path: name.clone(),
+fn open_source(path: &Path) -> Result<Box<dyn std::io::BufRead + Send>, InventoryError> {
+    crate::io::open_input(path).map_err(|e| InventoryError::Read {
+        path: display(path),
         source: match e {
             crate::io::IoError::Open { source, .. }
             | crate::io::IoError::Temp { source, .. }
             | crate::io::IoError::Persist { source, .. }
             | crate::io::IoError::Write { source, .. } => source,
         },
-    })?;
-    let mut bytes = Vec::new();
-    reader
-        .read_to_end(&mut bytes)
-        .map_err(|source| InventoryError::Read { path: name, source })?;
-    Ok(bytes)
+    })
 }
 
 fn display(path: &Path) -> String {
@@ -276,36 +255,251 @@ fn display(path: &Path) -> String {
     }
 }
 
-/// Parses one kubectl JSON document; `source` names it in errors.
-fn parse_document(bytes: &[u8], source: &str) -> Result<Vec<Parsed>, InventoryError> {
-    let doc: Document = serde_json::from_slice(bytes).map_err(|e| InventoryError::Json {
-        path: source.to_string(),
-        line: e.line(),
-        column: e.column(),
-        message: e.to_string(),
-    })?;
-    let mut out = Vec::new();
-    match doc.items {
-        Some(items) => {
-            for (i, obj) in items.into_iter().enumerate() {
-                out.extend(convert(obj, source, &format!("items[{i}]"), &doc.kind)?);
+/// Where a document's objects go as they are read, and the first error of
+/// ours (not serde's) that stopped the reading.
+struct Sink<'s> {
+    source: &'s str,
+    push: &'s mut dyn FnMut(Parsed),
+    error: Option<InventoryError>,
+    /// Objects converted so far.
+    count: usize,
+}
+
+impl Sink<'_> {
+    fn take(&mut self, obj: Object, at: &str, list_kind: &str) -> Result<(), InventoryError> {
+        if let Some(p) = convert(obj, self.source, at, list_kind)? {
+            self.count += 1;
+            (self.push)(p);
+        }
+        Ok(())
+    }
+
+    /// Keeps `e` and gives serde an error that stops the parse.
+    fn fail<E: de::Error>(&mut self, e: InventoryError) -> E {
+        self.error = Some(e);
+        E::custom("stopped")
+    }
+}
+
+/// A top-level document, read as a stream: a `List` (or `PodList`, …)
+/// whose items are converted one at a time as the parser reaches them (a
+/// 200 MB inventory never exists as JSON values, only as our objects), or
+/// a single object.
+struct DocumentSeed<'a, 's>(&'a mut Sink<'s>);
+
+impl<'de> de::DeserializeSeed<'de> for DocumentSeed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> de::Visitor<'de> for DocumentSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a kubectl JSON object")
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let sink = self.0;
+        let mut kind: Option<String> = None;
+        let mut metadata: Option<Metadata> = None;
+        let mut spec: Option<Spec> = None;
+        let mut status: Option<Status> = None;
+        // Items seen before the list's kind that have no kind of their own:
+        // they wait for it (kubectl's items carry their kind; a typed list
+        // from the API gives its kind first), as do the items after them,
+        // to keep the file's order.
+        let mut items: Option<ItemsState> = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "kind" => {
+                    if kind.is_some() {
+                        return Err(de::Error::duplicate_field("kind"));
+                    }
+                    kind = Some(map.next_value::<Option<String>>()?.unwrap_or_default());
+                }
+                "items" => {
+                    if items.is_some() {
+                        return Err(de::Error::duplicate_field("items"));
+                    }
+                    let mut state = ItemsState {
+                        present: false,
+                        next: 0,
+                        waiting: Vec::new(),
+                    };
+                    map.next_value_seed(ItemsSeed {
+                        sink: &mut *sink,
+                        list_kind: kind.as_deref(),
+                        state: &mut state,
+                    })?;
+                    items = Some(state);
+                }
+                "metadata" => {
+                    if metadata.is_some() {
+                        return Err(de::Error::duplicate_field("metadata"));
+                    }
+                    metadata = Some(map.next_value::<Option<Metadata>>()?.unwrap_or_default());
+                }
+                "spec" => {
+                    if spec.is_some() {
+                        return Err(de::Error::duplicate_field("spec"));
+                    }
+                    spec = Some(map.next_value::<Option<Spec>>()?.unwrap_or_default());
+                }
+                "status" => {
+                    if status.is_some() {
+                        return Err(de::Error::duplicate_field("status"));
+                    }
+                    status = Some(map.next_value::<Option<Status>>()?.unwrap_or_default());
+                }
+                _ => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
             }
         }
-        None => {
-            let obj = Object {
-                kind: doc.kind,
-                metadata: doc.metadata,
-                spec: doc.spec,
-                status: doc.status,
-            };
-            out.extend(convert(obj, source, "the object", "")?);
+        let kind = kind.unwrap_or_default();
+        match items {
+            Some(state) if state.present => {
+                for (i, obj) in state.waiting {
+                    if let Err(e) = sink.take(obj, &format!("items[{i}]"), &kind) {
+                        return Err(sink.fail(e));
+                    }
+                }
+            }
+            // No items (or `"items": null`): the document is one object.
+            _ => {
+                let obj = Object {
+                    kind,
+                    metadata: metadata.unwrap_or_default(),
+                    spec: spec.unwrap_or_default(),
+                    status: status.unwrap_or_default(),
+                };
+                if let Err(e) = sink.take(obj, "the object", "") {
+                    return Err(sink.fail(e));
+                }
+            }
         }
+        Ok(())
     }
-    if out.is_empty() {
+}
+
+struct ItemsState {
+    /// `items` was an array (not `null`).
+    present: bool,
+    /// Index of the next item.
+    next: usize,
+    waiting: Vec<(usize, Object)>,
+}
+
+struct ItemsSeed<'a, 'b, 's> {
+    sink: &'a mut Sink<'s>,
+    /// The list's kind, when it came before the items.
+    list_kind: Option<&'b str>,
+    state: &'a mut ItemsState,
+}
+
+impl<'de> de::DeserializeSeed<'de> for ItemsSeed<'_, '_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> de::Visitor<'de> for ItemsSeed<'_, '_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a sequence")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.state.present = true;
+        while let Some(obj) = seq.next_element::<Object>()? {
+            let i = self.state.next;
+            self.state.next += 1;
+            match self.list_kind {
+                Some(list_kind) if self.state.waiting.is_empty() => {
+                    if let Err(e) = self.sink.take(obj, &format!("items[{i}]"), list_kind) {
+                        return Err(self.sink.fail(e));
+                    }
+                }
+                None if self.state.waiting.is_empty() && !obj.kind.is_empty() => {
+                    if let Err(e) = self.sink.take(obj, &format!("items[{i}]"), "") {
+                        return Err(self.sink.fail(e));
+                    }
+                }
+                _ => self.state.waiting.push((i, obj)),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Parses one kubectl JSON document from `read`, handing each object to
+/// `push` as soon as it is read; `source` names it in errors.
+fn parse_stream<'de, R: serde_json::de::Read<'de>>(
+    read: R,
+    source: &str,
+    push: &mut dyn FnMut(Parsed),
+) -> Result<(), InventoryError> {
+    let mut sink = Sink {
+        source,
+        push,
+        error: None,
+        count: 0,
+    };
+    let mut de = serde_json::Deserializer::new(read);
+    let parsed =
+        de::DeserializeSeed::deserialize(DocumentSeed(&mut sink), &mut de).and_then(|()| de.end());
+    if let Some(e) = sink.error.take() {
+        return Err(e);
+    }
+    parsed.map_err(|e| {
+        if e.is_io() {
+            InventoryError::Read {
+                path: source.to_string(),
+                source: e.into(),
+            }
+        } else {
+            InventoryError::Json {
+                path: source.to_string(),
+                line: e.line(),
+                column: e.column(),
+                message: e.to_string(),
+            }
+        }
+    })?;
+    if sink.count == 0 {
         return Err(InventoryError::NoItems {
             path: source.to_string(),
         });
     }
+    Ok(())
+}
+
+/// Parses one kubectl JSON document in memory; `source` names it in errors.
+#[cfg(test)]
+fn parse_document(bytes: &[u8], source: &str) -> Result<Vec<Parsed>, InventoryError> {
+    let mut out = Vec::new();
+    parse_stream(serde_json::de::SliceRead::new(bytes), source, &mut |p| {
+        out.push(p)
+    })?;
     Ok(out)
 }
 
@@ -313,36 +507,91 @@ fn parse_document(bytes: &[u8], source: &str) -> Result<Vec<Parsed>, InventoryEr
 /// object; several files; `-` = stdin (gzip/zstd are decompressed). The
 /// same (kind, namespace, name) in several files is one object, and the
 /// last file wins. Errors name the file and, for JSON errors, line/column.
+///
+/// Streamed: a file is parsed as it is read and each item becomes one of
+/// our objects as soon as it is parsed, so memory holds the objects (the
+/// fields §3 uses), not the file.
 pub fn load(paths: &[PathBuf]) -> Result<Inventory, InventoryError> {
-    let mut order: Vec<Parsed> = Vec::new();
-    let mut seen: HashMap<(Kind, String, String), usize> = HashMap::new();
+    let mut merged = Merged::default();
     for path in paths {
         let source = display(path);
-        let bytes = read_source(path)?;
-        for obj in parse_document(&bytes, &source)? {
-            let key = match &obj {
-                Parsed::Pod(p) => (Kind::Pod, p.namespace.clone(), p.name.clone()),
-                Parsed::Node(n) => (Kind::Node, String::new(), n.name.clone()),
-                Parsed::Service(s) => (Kind::Service, s.namespace.clone(), s.name.clone()),
-            };
-            match seen.get(&key) {
-                Some(&i) => order[i] = obj,
-                None => {
-                    seen.insert(key, order.len());
-                    order.push(obj);
-                }
+        let reader = open_source(path)?;
+        let src = merged.source(&source);
+        parse_stream(serde_json::de::IoRead::new(reader), &source, &mut |p| {
+            merged.add(p, src)
+        })?;
+    }
+    merged.finish()
+}
+
+/// [`load`] for documents already in memory (already decompressed), each
+/// with the name its errors give: the same parsing and merging, no I/O.
+/// For callers that hold the JSON (tests, fuzzing).
+pub fn load_documents<'a>(
+    documents: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+) -> Result<Inventory, InventoryError> {
+    let mut merged = Merged::default();
+    for (source, bytes) in documents {
+        let src = merged.source(source);
+        parse_stream(serde_json::de::SliceRead::new(bytes), source, &mut |p| {
+            merged.add(p, src)
+        })?;
+    }
+    merged.finish()
+}
+
+/// The objects of the documents so far, in first-seen order, each
+/// (kind, namespace, name) once with its last version, and the document
+/// that version came from.
+#[derive(Default)]
+struct Merged {
+    order: Vec<(Parsed, u32)>,
+    seen: HashMap<(Kind, String, String), usize>,
+    /// The documents' names, by index.
+    sources: Vec<String>,
+}
+
+impl Merged {
+    /// The index of the next document, named `name`.
+    fn source(&mut self, name: &str) -> u32 {
+        self.sources.push(name.to_string());
+        (self.sources.len() - 1) as u32
+    }
+
+    fn add(&mut self, obj: Parsed, source: u32) {
+        let key = match &obj {
+            Parsed::Pod(p) => (Kind::Pod, p.namespace.clone(), p.name.clone()),
+            Parsed::Node(n) => (Kind::Node, String::new(), n.name.clone()),
+            Parsed::Service(s) => (Kind::Service, s.namespace.clone(), s.name.clone()),
+        };
+        match self.seen.get(&key) {
+            Some(&i) => self.order[i] = (obj, source),
+            None => {
+                self.seen.insert(key, self.order.len());
+                self.order.push((obj, source));
             }
         }
     }
-    let (mut pods, mut nodes, mut services) = (Vec::new(), Vec::new(), Vec::new());
-    for obj in order {
-        match obj {
-            Parsed::Pod(p) => pods.push(p),
-            Parsed::Node(n) => nodes.push(n),
-            Parsed::Service(s) => services.push(s),
+
+    fn finish(self) -> Result<Inventory, InventoryError> {
+        drop(self.seen);
+        let (mut pods, mut nodes, mut services) = (Vec::new(), Vec::new(), Vec::new());
+        let mut node_sources = Vec::new();
+        for (obj, source) in self.order {
+            match obj {
+                Parsed::Pod(p) => pods.push(p),
+                Parsed::Node(n) => {
+                    nodes.push(n);
+                    node_sources.push(source);
+                }
+                Parsed::Service(s) => services.push(s),
+            }
         }
+        let sources = self.sources;
+        Inventory::build(pods, nodes, services, &|i| {
+            Some(sources[node_sources[i] as usize].clone())
+        })
     }
-    Inventory::from_objects(pods, nodes, services)
 }
 
 #[cfg(test)]
@@ -390,6 +639,71 @@ mod tests {
         .unwrap();
         let Parsed::Node(n) = &objs[0] else { panic!() };
         assert_eq!(n.internal_ips, vec!["10.0.1.10".parse::<IpAddr>().unwrap()]);
+    }
+
+    #[test]
+    fn items_before_the_lists_kind_keep_their_order() {
+        // The list's kind after its items (kubectl's key order is
+        // alphabetical): items with a kind are taken at once, kind-less ones
+        // (and those after them) wait for the list's kind.
+        let objs = parse(
+            r#"{"apiVersion":"v1","items":[
+                {"kind":"Node","metadata":{"name":"n0"}},
+                {"metadata":{"name":"n1"}},
+                {"kind":"Node","metadata":{"name":"n2"}}],
+              "kind":"NodeList","metadata":{"resourceVersion":""}}"#,
+        )
+        .unwrap();
+        let names: Vec<&str> = objs
+            .iter()
+            .map(|o| match o {
+                Parsed::Node(n) => n.name.as_str(),
+                _ => panic!("nodes only"),
+            })
+            .collect();
+        assert_eq!(names, ["n0", "n1", "n2"]);
+        // An error in a waiting item names its index.
+        let err = parse(r#"{"items":[{"metadata":{}}],"kind":"PodList"}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "inv.json: items[0]: a Pod without metadata.name"
+        );
+    }
+
+    #[test]
+    fn null_items_or_a_repeated_key_are_no_list() {
+        let err = parse(r#"{"kind":"List","items":null}"#).unwrap_err();
+        assert!(matches!(err, InventoryError::NoItems { .. }), "{err}");
+        let err = parse(r#"{"kind":"List","items":[],"items":[]}"#).unwrap_err();
+        assert!(err.to_string().contains("duplicate field `items`"), "{err}");
+        // Trailing data after the document is an error, as before.
+        let err = parse(r#"{"kind":"Pod","metadata":{"name":"a"}} x"#).unwrap_err();
+        assert!(err.to_string().contains("trailing characters"), "{err}");
+    }
+
+    #[test]
+    fn a_read_error_is_a_read_error_naming_the_file() {
+        struct Broken(usize);
+        impl std::io::Read for Broken {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let doc = br#"{"kind":"List","items":[{"kind":"Pod","#;
+                if self.0 >= doc.len() {
+                    return Err(std::io::Error::other("cable cut"));
+                }
+                let n = buf.len().min(doc.len() - self.0);
+                buf[..n].copy_from_slice(&doc[self.0..self.0 + n]);
+                self.0 += n;
+                Ok(n)
+            }
+        }
+        let err = parse_stream(
+            serde_json::de::IoRead::new(Broken(0)),
+            "big.json",
+            &mut |_| {},
+        )
+        .unwrap_err();
+        assert!(matches!(err, InventoryError::Read { .. }), "{err:?}");
+        assert!(err.to_string().starts_with("big.json"), "{err}");
     }
 
     #[test]
@@ -460,6 +774,32 @@ mod tests {
         };
         assert!(
             err.contains("items[0]: a Pod without metadata.name"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn documents_in_memory_load_as_files_do() {
+        let first = br#"{"kind":"List","items":[
+            {"kind":"Pod","metadata":{"name":"a","namespace":"n"},"status":{"podIP":"10.0.0.5"}},
+            {"kind":"Node","metadata":{"name":"n1"},"status":{"addresses":[{"type":"InternalIP","address":"10.0.1.1"}]}}]}"#;
+        let second = br#"{"kind":"Pod","metadata":{"name":"a","namespace":"n"},"status":{"podIP":"10.0.0.6"}}"#;
+        let dir = tempfile::tempdir().unwrap();
+        let (p1, p2) = (dir.path().join("1.json"), dir.path().join("2.json"));
+        std::fs::write(&p1, first).unwrap();
+        std::fs::write(&p2, second).unwrap();
+        let from_files = load(&[p1, p2]).unwrap();
+        let in_memory = load_documents([("1.json", &first[..]), ("2.json", &second[..])]).unwrap();
+        for inv in [&from_files, &in_memory] {
+            // one pod, the second document's version of it
+            assert_eq!(inv.pods().len(), 1);
+            assert_eq!(inv.pods()[0].ips, ["10.0.0.6".parse::<IpAddr>().unwrap()]);
+            assert_eq!(inv.nodes()[0].name, "n1");
+        }
+        let err = load_documents([("mem.json", &b"{"[..])]).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("mem.json: not valid kubectl JSON"),
             "{err}"
         );
     }

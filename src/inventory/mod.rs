@@ -11,7 +11,7 @@ use crate::model::{normalize, Cloud};
 
 mod load;
 
-pub use load::load;
+pub use load::{load, load_documents};
 
 #[derive(Debug, Error)]
 pub enum InventoryError {
@@ -42,12 +42,25 @@ pub enum InventoryError {
         /// `node-a says aws, node-b says gcp`
         detail: String,
     },
-    #[error("nodes {first:?} and {second:?} both have InternalIP {ip}")]
+    #[error(
+        "nodes {first:?}{} and {second:?}{} both have InternalIP {ip}",
+        in_file(.first_file),
+        in_file(.second_file)
+    )]
     DuplicateInternalIp {
         ip: IpAddr,
         first: String,
+        /// The document the first node came from, when known.
+        first_file: Option<String>,
         second: String,
+        second_file: Option<String>,
     },
+}
+
+/// ` (in FILE)`, or nothing.
+fn in_file(file: &Option<String>) -> String {
+    file.as_ref()
+        .map_or(String::new(), |f| format!(" (in {f})"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -148,6 +161,17 @@ impl Inventory {
         nodes: Vec<Node>,
         services: Vec<Service>,
     ) -> Result<Self, InventoryError> {
+        Self::build(pods, nodes, services, &|_| None)
+    }
+
+    /// [`Inventory::from_objects`], `node_file(i)` naming the file node `i`
+    /// came from (for the duplicate-InternalIP error).
+    fn build(
+        pods: Vec<Pod>,
+        nodes: Vec<Node>,
+        services: Vec<Service>,
+        node_file: &dyn Fn(usize) -> Option<String>,
+    ) -> Result<Self, InventoryError> {
         let mut inv = Inventory {
             pods,
             nodes,
@@ -166,12 +190,14 @@ impl Inventory {
             inv.nodes_by_name.insert(node.name.clone(), i as NodeId);
             for ip in &node.internal_ips {
                 if let Some(&other) = inv.nodes_by_ip.get(ip) {
-                    let other = &inv.nodes[other as usize];
-                    if other.name != node.name {
+                    let first = &inv.nodes[other as usize];
+                    if first.name != node.name {
                         return Err(InventoryError::DuplicateInternalIp {
                             ip: *ip,
-                            first: other.name.clone(),
+                            first: first.name.clone(),
+                            first_file: node_file(other as usize),
                             second: node.name.clone(),
+                            second_file: node_file(i),
                         });
                     }
                 }

@@ -12,7 +12,7 @@ const MAX_DATETIME: i64 = u32::MAX as i64;
 
 /// The two time columns of a flow, computed with the run's interval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct TimeBucket {
+pub struct TimeBucket {
     /// Days since 1970-01-01 (UTC) of the observation.
     pub day: i32,
     /// Unix seconds of the interval start.
@@ -20,15 +20,20 @@ pub(crate) struct TimeBucket {
 }
 
 impl TimeBucket {
+    /// An error for a time a ClickHouse `DateTime` cannot hold, whatever the
+    /// `i64` (`--timestamp` and event timestamps come from users).
     pub fn of(observed_at: i64, interval_seconds: u16) -> Result<TimeBucket, String> {
         let interval = i64::from(interval_seconds.max(1));
-        let interval_start = observed_at - observed_at.rem_euclid(interval);
-        if interval_start < 0 || observed_at > MAX_DATETIME {
+        // Checked before the arithmetic: near i64::MIN the subtraction
+        // below overflows (a panic in debug builds; release builds wrapped it
+        // to a time that passed a check made afterwards).
+        if !(0..=MAX_DATETIME).contains(&observed_at) {
             return Err(format!(
                 "observation time {observed_at} (Unix seconds) is outside what a ClickHouse \
                  DateTime holds (1970-01-01 00:00:00 to 2106-02-07 06:28:15 UTC)"
             ));
         }
+        let interval_start = observed_at - observed_at.rem_euclid(interval);
         Ok(TimeBucket {
             day: observed_at.div_euclid(86_400) as i32,
             interval_start,

@@ -29,7 +29,7 @@ use crate::model::{LabelledFlow, RunMeta};
 
 #[cfg(test)]
 use cells::utc_text;
-pub(crate) use cells::TimeBucket;
+pub use cells::TimeBucket;
 pub use dest::{Destination, Pending};
 pub use schema::Schema;
 
@@ -329,5 +329,13 @@ mod tests {
         assert!(TimeBucket::of(u32::MAX as i64 + 1, 60).is_err());
         assert!(TimeBucket::of(u32::MAX as i64, 60).is_ok());
         assert!(TimeBucket::of(0, 60).is_ok());
+        // `--timestamp=-9223372036854775808` (found writing the timestamp fuzz
+        // target): the interval start overflowed; release builds wrapped it
+        // and wrote rows dated 1970-01-01.
+        for t in [i64::MIN, i64::MIN + 1, i64::MAX] {
+            for interval in [0, 1, 7, 60, u16::MAX] {
+                assert!(TimeBucket::of(t, interval).is_err(), "{t} {interval}");
+            }
+        }
     }
 }

@@ -303,6 +303,21 @@ mod tests {
         assert_eq!(a, b);
     }
 
+    /// prices fuzz crash: serde_json's default float parser read
+    /// `5.055500000000001e+155` one ulp off, so `--print-prices` of a
+    /// table did not read back to it (fixed with `float_roundtrip`).
+    #[test]
+    fn a_price_reads_back_exactly_as_printed() {
+        let p = Prices::with_overrides(
+            "mine.json",
+            r#"{"aws": {"cross_az_in": 5.055500000000001e+155}}"#,
+        )
+        .unwrap();
+        assert_eq!(p.of(Cloud::Aws)[1], 5.055500000000001e155);
+        let back = Prices::with_overrides("printed", &p.to_json()).unwrap();
+        assert_eq!(back.of(Cloud::Aws), p.of(Cloud::Aws));
+    }
+
     #[test]
     fn a_subset_overrides_only_its_keys() {
         let p = Prices::with_overrides(

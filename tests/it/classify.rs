@@ -433,6 +433,57 @@ fn addresses_from_stdin_in_order() {
     assert_eq!(ips, ["8.8.8.8", "52.216.10.20", "2600:1f18::1", "nope"]);
 }
 
+/// Issue 17: one line of stdin that is not UTF-8 is reported with its
+/// number; the lines before and after it are answered; exit 1.
+#[test]
+fn a_stdin_line_that_is_not_utf8_is_reported_and_the_rest_answered() {
+    let cache = tempfile::tempdir().unwrap();
+    let stdin = b"8.8.8.8\n52.216.10.20 \xff 2600:1f18::1\n\n2600:1f18::1\n".to_vec();
+    // Table mode: the message on stderr, the two good lines on stdout.
+    let out = cmd(cache.path())
+        .args(["--ranges", FIXTURES])
+        .write_stdin(stdin.clone())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "stdin line 2 is not UTF-8 text (byte 0xff at column 14 is not UTF-8); \
+             its addresses are not answered",
+        ))
+        .get_output()
+        .stdout
+        .clone();
+    let first: Vec<String> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap().to_string())
+        .collect();
+    assert_eq!(first, ["IP", "8.8.8.8", "2600:1f18::1"]);
+    // --json: an error object for the line, in its place.
+    let out = cmd(cache.path())
+        .args(["--ranges", FIXTURES, "--json"])
+        .write_stdin(stdin)
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let v: Vec<Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(v.len(), 3);
+    assert_eq!(v[0]["ip"], "8.8.8.8");
+    assert_eq!(v[1]["line"], 2);
+    assert_eq!(v[1]["ip"], "52.216.10.20 \u{fffd} 2600:1f18::1");
+    assert!(v[1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("stdin line 2 is not UTF-8"));
+    assert_eq!(v[2]["ip"], "2600:1f18::1");
+    assert_eq!(v[2]["cloud"], "aws");
+}
+
 #[test]
 fn stdin_cannot_hold_both_addresses_and_inventory() {
     let cache = tempfile::tempdir().unwrap();

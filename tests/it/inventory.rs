@@ -139,17 +139,22 @@ fn infers_cloud_and_region() {
 
 #[test]
 fn two_nodes_with_one_internal_ip_is_an_error_naming_both() {
-    let err = inventory::load(&[
+    let (first, second) = (
         fixture("aws-cluster.json"),
         fixture("duplicate-internal-ip.json"),
-    ])
-    .unwrap_err()
-    .to_string();
-    assert!(
-        err.contains("ip-10-0-1-10.ec2.internal")
-            && err.contains("ip-10-0-9-9.ec2.internal")
-            && err.contains("10.0.1.10"),
-        "{err}"
+    );
+    let err = inventory::load(&[first.clone(), second.clone()])
+        .unwrap_err()
+        .to_string();
+    // Both nodes, each with the file it came from (issue 17).
+    assert_eq!(
+        err,
+        format!(
+            "nodes \"ip-10-0-1-10.ec2.internal\" (in {}) and \"ip-10-0-9-9.ec2.internal\" \
+             (in {}) both have InternalIP 10.0.1.10",
+            first.display(),
+            second.display()
+        )
     );
 }
 

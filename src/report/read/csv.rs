@@ -48,22 +48,32 @@ pub(super) fn read(
     agg: &mut Aggregate,
     progress: &dyn Progress,
 ) -> Result<Schema, ReadError> {
-    let count = Arc::new(AtomicU64::new(0));
     let raw: Box<dyn Read + Send> = if is_stdio(path) {
-        Box::new(Counting {
-            inner: io::stdin(),
-            count: count.clone(),
-        })
+        Box::new(io::stdin())
     } else {
-        let file = std::fs::File::open(path).map_err(|source| IoError::Open {
+        Box::new(std::fs::File::open(path).map_err(|source| IoError::Open {
             path: path.to_path_buf(),
             source,
-        })?;
-        Box::new(Counting {
-            inner: file,
-            count: count.clone(),
-        })
+        })?)
     };
+    read_from(raw, path, name, by, agg, progress)
+}
+
+/// [`read`] of a reader already open (a file, stdin, bytes in memory);
+/// `path` names it in I/O errors, `name` in the others.
+pub(super) fn read_from(
+    raw: Box<dyn Read + Send>,
+    path: &Path,
+    name: &str,
+    by: GroupBy,
+    agg: &mut Aggregate,
+    progress: &dyn Progress,
+) -> Result<Schema, ReadError> {
+    let count = Arc::new(AtomicU64::new(0));
+    let raw: Box<dyn Read + Send> = Box::new(Counting {
+        inner: raw,
+        count: count.clone(),
+    });
     let reader = decompressed(raw, path)?;
     let read_err = |source| ReadError::Read {
         name: name.to_string(),

@@ -238,6 +238,32 @@ pub fn read_file(
     })
 }
 
+/// [`read_file`] for a file's bytes already in memory, `name` naming it in
+/// errors: Parquet when they start with `PAR1`, else CSV (plain, gzip or
+/// zstd). The same readers as for files; for tests and fuzzing.
+pub fn read_bytes(
+    data: &[u8],
+    name: &str,
+    by: GroupBy,
+    agg: &mut Aggregate,
+) -> Result<InputFile, ReadError> {
+    let is_parquet = data.starts_with(PARQUET_MAGIC);
+    let before = agg.rows;
+    let schema = if is_parquet {
+        let data = bytes::Bytes::copy_from_slice(data);
+        parquet::read_from(|| Ok(data.clone()), name, by, agg, &NoProgress)?
+    } else {
+        let raw = Box::new(std::io::Cursor::new(data.to_vec()));
+        csv::read_from(raw, Path::new(name), name, by, agg, &NoProgress)?
+    };
+    Ok(InputFile {
+        path: name.to_string(),
+        format: if is_parquet { "parquet" } else { "csv" },
+        schema: schema.as_str(),
+        rows: Some(agg.rows - before),
+    })
+}
+
 /// Reads every file, in order, into one aggregate.
 pub fn read_files(
     paths: &[PathBuf],

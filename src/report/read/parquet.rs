@@ -16,6 +16,7 @@ use arrow::datatypes::{DataType, Int32Type, Int64Type, TimeUnit, UInt64Type};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
+use parquet::file::reader::ChunkReader;
 use rayon::prelude::*;
 
 use super::csv::{parse_class, parse_direction};
@@ -42,11 +43,25 @@ pub(super) fn read(
             })
         })
     };
+    read_from(open, name, by, agg, progress)
+}
+
+/// [`read`] of any Parquet source: `open` gives a handle on it, once for
+/// the footer and once per row group (each read on its own thread).
+pub(super) fn read_from<T: ChunkReader + 'static>(
+    open: impl Fn() -> Result<T, ReadError> + Sync,
+    name: &str,
+    by: GroupBy,
+    agg: &mut Aggregate,
+    progress: &dyn Progress,
+) -> Result<Schema, ReadError> {
     let perr = |source| ReadError::Parquet {
         name: name.to_string(),
         source,
     };
-    let meta = ArrowReaderMetadata::load(&open()?, Default::default()).map_err(perr)?;
+    let meta = no_panic(name, || {
+        ArrowReaderMetadata::load(&open()?, Default::default()).map_err(perr)
+    })?;
     let names: Vec<&str> = meta
         .schema()
         .fields()
@@ -73,28 +88,50 @@ pub(super) fn read(
     let partials: Vec<Result<Aggregate, ReadError>> = (0..groups)
         .into_par_iter()
         .map(|rg| {
-            let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(open()?, meta.clone())
-                .with_projection(mask.clone())
-                .with_row_groups(vec![rg])
-                .with_batch_size(BATCH_ROWS)
-                .build()
-                .map_err(perr)?;
-            let mut part = Aggregate::default();
-            let mut first_row = first_rows[rg];
-            for batch in reader {
-                let batch = batch.map_err(|e| perr(e.into()))?;
-                add_batch(&batch, name, first_row, &group_names, group_col, &mut part)?;
-                first_row += batch.num_rows() as u64;
-            }
-            let size = meta.metadata().row_group(rg).compressed_size();
-            progress.advance(u64::try_from(size).unwrap_or(0));
-            Ok(part)
+            no_panic(name, || {
+                let reader =
+                    ParquetRecordBatchReaderBuilder::new_with_metadata(open()?, meta.clone())
+                        .with_projection(mask.clone())
+                        .with_row_groups(vec![rg])
+                        .with_batch_size(BATCH_ROWS)
+                        .build()
+                        .map_err(perr)?;
+                let mut part = Aggregate::default();
+                let mut first_row = first_rows[rg];
+                for batch in reader {
+                    let batch = batch.map_err(|e| perr(e.into()))?;
+                    add_batch(&batch, name, first_row, &group_names, group_col, &mut part)?;
+                    first_row += batch.num_rows() as u64;
+                }
+                let size = meta.metadata().row_group(rg).compressed_size();
+                progress.advance(u64::try_from(size).unwrap_or(0));
+                Ok(part)
+            })
         })
         .collect();
     for p in partials {
         agg.merge(p?);
     }
     Ok(schema)
+}
+
+/// `f()`, a panic inside it (the parquet crate unwraps on some corrupt
+/// files: "Not all children array length are the same!" in its map reader,
+/// found by the report_parquet fuzz target) turned into the file's error.
+fn no_panic<R>(name: &str, f: impl FnOnce() -> Result<R, ReadError>) -> Result<R, ReadError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
+        let why = p
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| p.downcast_ref::<&str>().copied())
+            .unwrap_or("a panic");
+        Err(ReadError::Parquet {
+            name: name.to_string(),
+            source: ::parquet::errors::ParquetError::General(format!(
+                "the Parquet reader failed on it: {why}"
+            )),
+        })
+    })
 }
 
 /// A text column of a batch, whatever its encoding.
@@ -305,4 +342,47 @@ fn add_batch(
         agg.add(&row);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod fuzz_regressions {
+    use super::super::read_bytes;
+    use crate::report::{Aggregate, GroupBy};
+
+    /// report_parquet fuzz crash: a map column whose children's lengths
+    /// differ made the parquet crate panic; now it is the file's error.
+    #[test]
+    fn a_corrupt_map_column_is_an_error_not_a_panic() {
+        let data = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/report/fuzz-map-lengths.parquet"
+        ))
+        .unwrap();
+        let mut agg = Aggregate::default();
+        let err = read_bytes(&data, "rows.parquet", GroupBy::ALL[0], &mut agg).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("rows.parquet: not a readable Parquet file"),
+            "{err}"
+        );
+        assert!(
+            crate::display_chain(&err).contains("Not all children array length"),
+            "{}",
+            crate::display_chain(&err)
+        );
+        // The second one: a column chunk with a negative start ("column
+        // start and length should not be negative" in the parquet crate).
+        let data = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/testdata/report/fuzz-negative-column-start.parquet"
+        ))
+        .unwrap();
+        let mut agg = Aggregate::default();
+        let err = read_bytes(&data, "rows.parquet", GroupBy::ALL[0], &mut agg).unwrap_err();
+        assert!(
+            crate::display_chain(&err).contains("should not be negative"),
+            "{}",
+            crate::display_chain(&err)
+        );
+    }
 }
