@@ -77,6 +77,32 @@ impl RangeSourceArgs {
         print_warnings(&loaded.warnings);
         Ok(loaded)
     }
+
+    /// [`Self::load`] before the local cloud is known, printing nothing;
+    /// [`Self::finish_load`] completes it.
+    pub fn load_early(&self) -> Result<ranges::LoadedRanges, ranges::RangesError> {
+        ranges::load(&self.sources(), None)
+    }
+
+    /// What [`Self::load`] with `local_cloud` gives, from an early load: a
+    /// failed one, or one that skipped the local cloud's file, is redone
+    /// knowing the cloud so its error is the one [`Self::load`] reports.
+    pub fn finish_load(
+        &self,
+        early: Result<ranges::LoadedRanges, ranges::RangesError>,
+        local_cloud: Option<Cloud>,
+    ) -> anyhow::Result<ranges::LoadedRanges> {
+        match early {
+            Ok(loaded)
+                if !local_cloud
+                    .is_some_and(|c| loaded.skipped.contains(&ranges::regional_provider(c))) =>
+            {
+                print_warnings(&loaded.warnings);
+                Ok(loaded)
+            }
+            _ => self.load(local_cloud),
+        }
+    }
 }
 
 /// At most this many warnings of one run are printed; the rest are counted.

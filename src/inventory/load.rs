@@ -4,6 +4,7 @@
 //! serde, so unknown fields and unknown kinds cost nothing and break nothing.
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -512,17 +513,49 @@ fn parse_document(bytes: &[u8], source: &str) -> Result<Vec<Parsed>, InventoryEr
 /// our objects as soon as it is parsed, so memory holds the objects (the
 /// fields §3 uses), not the file.
 pub fn load(paths: &[PathBuf]) -> Result<Inventory, InventoryError> {
+    load_bounded(paths, IN_MEMORY_MAX)
+}
+
+/// [`load`], reading documents of up to `in_memory_max` bytes whole.
+fn load_bounded(paths: &[PathBuf], in_memory_max: usize) -> Result<Inventory, InventoryError> {
     let mut merged = Merged::default();
     for path in paths {
         let source = display(path);
-        let reader = open_source(path)?;
+        let mut reader = open_source(path)?;
         let src = merged.source(&source);
-        parse_stream(serde_json::de::IoRead::new(reader), &source, &mut |p| {
-            merged.add(p, src)
-        })?;
+        let mut push = |p| merged.add(p, src);
+        // serde_json parses a slice several times faster than a reader
+        // (which it reads byte by byte, counting lines), so a document up
+        // to IN_MEMORY_MAX is read whole first; a larger one is streamed,
+        // so memory stays bounded whatever the file's size.
+        // A regular file known to be larger streams from its first byte.
+        let (head_max, size) = match std::fs::metadata(path) {
+            Ok(m) if m.is_file() && m.len() > in_memory_max as u64 => (0, 0),
+            Ok(m) if m.is_file() => (in_memory_max as u64 + 1, m.len() as usize),
+            _ => (in_memory_max as u64 + 1, 0),
+        };
+        // sized once: no copies as the buffer grows (a compressed file's
+        // text is larger, and grows it from there)
+        let mut head = Vec::with_capacity(size + 1);
+        (&mut reader)
+            .take(head_max)
+            .read_to_end(&mut head)
+            .map_err(|e| InventoryError::Read {
+                path: source.clone(),
+                source: e,
+            })?;
+        if head_max > 0 && head.len() <= in_memory_max {
+            parse_stream(serde_json::de::SliceRead::new(&head), &source, &mut push)?;
+        } else {
+            let rest = std::io::BufReader::new(std::io::Cursor::new(head).chain(reader));
+            parse_stream(serde_json::de::IoRead::new(rest), &source, &mut push)?;
+        }
     }
     merged.finish()
 }
+
+/// The largest inventory document parsed in memory (see [`load`]).
+const IN_MEMORY_MAX: usize = 128 << 20;
 
 /// [`load`] for documents already in memory (already decompressed), each
 /// with the name its errors give: the same parsing and merging, no I/O.
@@ -802,6 +835,52 @@ mod tests {
                 .starts_with("mem.json: not valid kubectl JSON"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn documents_above_the_in_memory_bound_stream_to_the_same_answer() {
+        let doc = br#"{"kind":"List","items":[
+            {"kind":"Pod","metadata":{"name":"a","namespace":"n"},"status":{"podIP":"10.0.0.5"}},
+            {"kind":"Node","metadata":{"name":"n1"},"status":{"addresses":[{"type":"InternalIP","address":"10.0.1.1"}]}}]}"#;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("inv.json");
+        std::fs::write(&p, doc).unwrap();
+        // bound 0: every byte goes through the streaming reader, the
+        // first ones from the head already read
+        for bound in [0, 10, doc.len() - 1, doc.len(), IN_MEMORY_MAX] {
+            let inv = load_bounded(std::slice::from_ref(&p), bound).unwrap();
+            assert_eq!(inv.pods().len(), 1, "bound {bound}");
+            assert_eq!(inv.pods()[0].ips, ["10.0.0.5".parse::<IpAddr>().unwrap()]);
+            assert_eq!(inv.nodes()[0].name, "n1");
+        }
+        // compressed: the file is smaller than the bound, its text larger,
+        // so the text read so far is parsed on from the rest of the stream
+        let gz = dir.path().join("inv.json.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        std::io::Write::write_all(&mut enc, doc).unwrap();
+        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        let bound = doc.len() - 1;
+        assert!((std::fs::metadata(&gz).unwrap().len() as usize) < bound);
+        let inv = load_bounded(std::slice::from_ref(&gz), bound).unwrap();
+        assert_eq!(inv.pods()[0].ips, ["10.0.0.5".parse::<IpAddr>().unwrap()]);
+        assert_eq!(inv.nodes()[0].name, "n1");
+        let bad = dir.path().join("bad.json");
+        std::fs::write(
+            &bad,
+            "{\"kind\":\"List\",\n\"items\":[{\"kind\":\"Pod\" 7]}",
+        )
+        .unwrap();
+        let errs: Vec<String> = [0, 5, IN_MEMORY_MAX]
+            .iter()
+            .map(|&b| {
+                load_bounded(std::slice::from_ref(&bad), b)
+                    .unwrap_err()
+                    .to_string()
+            })
+            .collect();
+        assert!(errs[0].contains("line 2, column 24"), "{}", errs[0]);
+        assert_eq!(errs[0], errs[1]);
+        assert_eq!(errs[0], errs[2]);
     }
 
     #[test]

@@ -951,3 +951,72 @@ fn new_and_update_events_alone_do_not_mean_accounting_is_off() {
         .success()
         .stderr(predicate::str::contains("accounting is off"));
 }
+
+/// A ranges directory with the demo's files except `missing`.
+fn ranges_without(missing: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for f in [
+        "aws-ip-ranges.json",
+        "azure-service-tags-public.json",
+        "gcp-cloud.json",
+        "google-goog.json",
+    ] {
+        if f != missing {
+            fs::copy(demo(&format!("ranges/{f}")), dir.path().join(f)).unwrap();
+        }
+    }
+    dir
+}
+
+fn label_with_ranges(ranges: &Path) -> Command {
+    let mut c = kubenetmon();
+    c.arg("label")
+        .args(["--inventory", &demo("inventory.json")])
+        .arg("--ranges")
+        .arg(ranges)
+        .args(["--dry-run", &dump_a()]);
+    c
+}
+
+// The range files are read while the inventory loads, before the cloud is
+// known: the local cloud's missing file is still the error it was.
+#[test]
+fn the_local_clouds_missing_range_file_is_an_error_naming_it() {
+    let dir = ranges_without("aws-ip-ranges.json");
+    label_with_ranges(dir.path()).assert().code(1).stderr(
+        predicate::str::contains("aws-ip-ranges.json: not found")
+            .and(predicate::str::contains("inside the local cloud (aws)"))
+            .and(predicate::str::contains("--aws FILE")),
+    );
+}
+
+#[test]
+fn another_providers_missing_range_file_is_a_warning() {
+    let dir = ranges_without("gcp-cloud.json");
+    label_with_ranges(dir.path())
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "gcp-cloud.json: not found; gcp ranges skipped",
+        ));
+}
+
+#[test]
+fn a_bad_inventory_is_reported_before_bad_ranges() {
+    let empty = tempfile::tempdir().unwrap();
+    let inv = empty.path().join("inv.json");
+    fs::write(&inv, "{\"kind\":").unwrap();
+    kubenetmon()
+        .arg("label")
+        .arg("--inventory")
+        .arg(&inv)
+        .arg("--ranges")
+        .arg(empty.path())
+        .args(["--dry-run", &dump_a()])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("inv.json")
+                .and(predicate::str::contains("no cloud range files found").not()),
+        );
+}

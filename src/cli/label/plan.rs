@@ -272,9 +272,19 @@ impl LabelPlan {
 
         // §6.1: the zone map's files are read before the larger inputs.
         let zones = args.zones.zone_map()?;
-        let inventory = inventory::load(&args.inventory.inventory)?;
+        // The two large inputs are independent until the cloud is known
+        // (it only decides which range file must exist): read them at once.
+        let (inventory, early_ranges) = std::thread::scope(|s| {
+            let ranges = s.spawn(|| args.ranges.load_early());
+            let inventory = inventory::load(&args.inventory.inventory);
+            (
+                inventory,
+                ranges.join().expect("loading the range files panicked"),
+            )
+        });
+        let inventory = inventory?;
         let (local_cloud, local_region) = args.local.cloud_and_region(Some(&inventory))?;
-        let loaded = args.ranges.load(local_cloud)?;
+        let loaded = args.ranges.finish_load(early_ranges, local_cloud)?;
         plan.skipped_providers = loaded
             .skipped
             .iter()
