@@ -509,9 +509,11 @@ fn parse_document(bytes: &[u8], source: &str) -> Result<Vec<Parsed>, InventoryEr
 /// same (kind, namespace, name) in several files is one object, and the
 /// last file wins. Errors name the file and, for JSON errors, line/column.
 ///
-/// Streamed: a file is parsed as it is read and each item becomes one of
-/// our objects as soon as it is parsed, so memory holds the objects (the
-/// fields §3 uses), not the file.
+/// Each item becomes one of our objects (the fields §3 uses) as soon as it
+/// is parsed. A document of up to `IN_MEMORY_MAX` bytes is read whole first,
+/// as serde_json parses a slice several times faster than a reader (which
+/// it reads byte by byte, counting lines); a larger one is parsed as it is
+/// read, so memory stays bounded whatever the file's size.
 pub fn load(paths: &[PathBuf]) -> Result<Inventory, InventoryError> {
     load_bounded(paths, IN_MEMORY_MAX)
 }
@@ -524,18 +526,16 @@ fn load_bounded(paths: &[PathBuf], in_memory_max: usize) -> Result<Inventory, In
         let mut reader = open_source(path)?;
         let src = merged.source(&source);
         let mut push = |p| merged.add(p, src);
-        // serde_json parses a slice several times faster than a reader
-        // (which it reads byte by byte, counting lines), so a document up
-        // to IN_MEMORY_MAX is read whole first; a larger one is streamed,
-        // so memory stays bounded whatever the file's size.
-        // A regular file known to be larger streams from its first byte.
+        // A regular file known to be larger than the bound streams from its
+        // first byte; other sources are read up to the bound, then parsed
+        // in memory if they ended there, else on from the rest of the stream.
         let (head_max, size) = match std::fs::metadata(path) {
             Ok(m) if m.is_file() && m.len() > in_memory_max as u64 => (0, 0),
             Ok(m) if m.is_file() => (in_memory_max as u64 + 1, m.len() as usize),
             _ => (in_memory_max as u64 + 1, 0),
         };
-        // sized once: no copies as the buffer grows (a compressed file's
-        // text is larger, and grows it from there)
+        // sized once (+1 to see the end without growing): no copies as it
+        // fills; a compressed file's text is larger and grows it from there
         let mut head = Vec::with_capacity(size + 1);
         (&mut reader)
             .take(head_max)
@@ -845,8 +845,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("inv.json");
         std::fs::write(&p, doc).unwrap();
-        // bound 0: every byte goes through the streaming reader, the
-        // first ones from the head already read
+        // a bound below the file's size: streamed from the first byte
         for bound in [0, 10, doc.len() - 1, doc.len(), IN_MEMORY_MAX] {
             let inv = load_bounded(std::slice::from_ref(&p), bound).unwrap();
             assert_eq!(inv.pods().len(), 1, "bound {bound}");

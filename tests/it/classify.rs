@@ -59,11 +59,7 @@ fn s(a: [&str; 4]) -> [String; 4] {
 
 /// A ranges dir holding only `keep` of the fixture files.
 fn partial_dir(keep: &[&str]) -> Workdir {
-    let dir = Workdir::new();
-    for f in keep {
-        dir.copy(&support::testdata("ranges").join(f), f);
-    }
-    dir
+    support::ranges_subset(&support::testdata("ranges"), keep)
 }
 
 #[test]

@@ -953,19 +953,17 @@ fn new_and_update_events_alone_do_not_mean_accounting_is_off() {
 }
 
 /// A ranges directory with the demo's files except `missing`.
-fn ranges_without(missing: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for f in [
+fn ranges_without(missing: &str) -> support::Workdir {
+    let keep: Vec<&str> = [
         "aws-ip-ranges.json",
         "azure-service-tags-public.json",
         "gcp-cloud.json",
         "google-goog.json",
-    ] {
-        if f != missing {
-            fs::copy(demo(&format!("ranges/{f}")), dir.path().join(f)).unwrap();
-        }
-    }
-    dir
+    ]
+    .into_iter()
+    .filter(|f| *f != missing)
+    .collect();
+    support::ranges_subset(&support::testdata("demo").join("ranges"), &keep)
 }
 
 fn label_with_ranges(ranges: &Path) -> Command {

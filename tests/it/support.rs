@@ -72,6 +72,16 @@ pub fn testdata(rel: &str) -> PathBuf {
         .join(rel)
 }
 
+/// A new workdir holding the files `keep` of the range-file directory
+/// `from` (e.g. to test what a missing provider file does).
+pub fn ranges_subset(from: &Path, keep: &[&str]) -> Workdir {
+    let dir = Workdir::new();
+    for f in keep {
+        dir.copy(&from.join(f), f);
+    }
+    dir
+}
+
 /// A directory of one's own for one test, removed when it is dropped.
 pub struct Workdir {
     dir: tempfile::TempDir,
