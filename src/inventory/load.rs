@@ -3,7 +3,8 @@
 //! Only the fields §3 uses are deserialised; everything else is skipped by
 //! serde, so unknown fields and unknown kinds cost nothing and break nothing.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::hash_map::Entry;
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -264,6 +265,11 @@ struct Sink<'s> {
     error: Option<InventoryError>,
     /// Objects converted so far.
     count: usize,
+    /// The `items` of the document, parsed ahead in parallel (`split_items`);
+    /// taken by the top-level `items` array.
+    /// Kept as the pieces were parsed: each piece's buffer is freed once
+    /// its items are converted.
+    prepared: Option<Vec<Vec<Object>>>,
 }
 
 impl Sink<'_> {
@@ -429,24 +435,42 @@ impl<'de> de::Visitor<'de> for ItemsSeed<'_, '_, '_> {
         d.deserialize_seq(self)
     }
 
-    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+    fn visit_seq<A: de::SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
         self.state.present = true;
-        while let Some(obj) = seq.next_element::<Object>()? {
-            let i = self.state.next;
-            self.state.next += 1;
-            match self.list_kind {
-                Some(list_kind) if self.state.waiting.is_empty() => {
-                    if let Err(e) = self.sink.take(obj, &format!("items[{i}]"), list_kind) {
-                        return Err(self.sink.fail(e));
-                    }
-                }
-                None if self.state.waiting.is_empty() && !obj.kind.is_empty() => {
-                    if let Err(e) = self.sink.take(obj, &format!("items[{i}]"), "") {
-                        return Err(self.sink.fail(e));
-                    }
-                }
-                _ => self.state.waiting.push((i, obj)),
+        // Items parsed ahead (`split_items`): this array is the skeleton's
+        // empty one, and they stand in for its elements.
+        if let Some(objs) = self.sink.prepared.take() {
+            if seq.next_element::<de::IgnoredAny>()?.is_some() {
+                return Err(de::Error::custom("items parsed ahead of a non-empty array"));
             }
+            for obj in objs.into_iter().flatten() {
+                self.item(obj)?;
+            }
+            return Ok(());
+        }
+        while let Some(obj) = seq.next_element::<Object>()? {
+            self.item(obj)?;
+        }
+        Ok(())
+    }
+}
+
+impl ItemsSeed<'_, '_, '_> {
+    fn item<E: de::Error>(&mut self, obj: Object) -> Result<(), E> {
+        let i = self.state.next;
+        self.state.next += 1;
+        match self.list_kind {
+            Some(list_kind) if self.state.waiting.is_empty() => {
+                if let Err(e) = self.sink.take(obj, &format!("items[{i}]"), list_kind) {
+                    return Err(self.sink.fail(e));
+                }
+            }
+            None if self.state.waiting.is_empty() && !obj.kind.is_empty() => {
+                if let Err(e) = self.sink.take(obj, &format!("items[{i}]"), "") {
+                    return Err(self.sink.fail(e));
+                }
+            }
+            _ => self.state.waiting.push((i, obj)),
         }
         Ok(())
     }
@@ -459,17 +483,36 @@ fn parse_stream<'de, R: serde_json::de::Read<'de>>(
     source: &str,
     push: &mut dyn FnMut(Parsed),
 ) -> Result<(), InventoryError> {
+    parse_with(read, source, push, None)
+}
+
+/// [`parse_stream`]; `prepared` are the top-level items when `read` is a
+/// skeleton whose `items` array was emptied.
+fn parse_with<'de, R: serde_json::de::Read<'de>>(
+    read: R,
+    source: &str,
+    push: &mut dyn FnMut(Parsed),
+    prepared: Option<Vec<Vec<Object>>>,
+) -> Result<(), InventoryError> {
+    let expect_prepared = prepared.is_some();
     let mut sink = Sink {
         source,
         push,
         error: None,
         count: 0,
+        prepared,
     };
     let mut de = serde_json::Deserializer::new(read);
     let parsed =
         de::DeserializeSeed::deserialize(DocumentSeed(&mut sink), &mut de).and_then(|()| de.end());
     if let Some(e) = sink.error.take() {
         return Err(e);
+    }
+    if expect_prepared && sink.prepared.is_some() {
+        return Err(InventoryError::Invalid {
+            path: source.to_string(),
+            message: "items parsed ahead were not used".into(),
+        });
     }
     parsed.map_err(|e| {
         if e.is_io() {
@@ -492,6 +535,168 @@ fn parse_stream<'de, R: serde_json::de::Read<'de>>(
         });
     }
     Ok(())
+}
+
+/// Parses one kubectl JSON document in memory, its items in parallel when
+/// it is large and pretty-printed (`split_items`), else as
+/// [`parse_stream`] does; the objects, their order and any error are the
+/// same either way (an error in the parallel parse re-runs the serial one,
+/// which says where the input is wrong).
+fn parse_slice(
+    bytes: &[u8],
+    source: &str,
+    push: &mut dyn FnMut(Parsed),
+) -> Result<(), InventoryError> {
+    parse_slice_sized(bytes, source, push, PARALLEL_MIN, PIECE_BYTES)
+}
+
+/// [`parse_slice`] with the sizes as parameters (tests cut small documents).
+fn parse_slice_sized(
+    bytes: &[u8],
+    source: &str,
+    push: &mut dyn FnMut(Parsed),
+    parallel_min: usize,
+    piece_bytes: usize,
+) -> Result<(), InventoryError> {
+    if let Some(split) = split_items(bytes, parallel_min, piece_bytes) {
+        if let Some(objs) = split.parse(bytes) {
+            let mut skeleton = Vec::with_capacity(split.open + 1 + bytes.len() - split.close);
+            skeleton.extend_from_slice(&bytes[..=split.open]);
+            skeleton.extend_from_slice(&bytes[split.close..]);
+            // Pushed straight on: should this fail, the serial parse below
+            // pushes the same objects again from the first, so what was
+            // pushed is a prefix of what it pushes, and a map keeping the
+            // first-seen order and the last version (`Merged`, the only
+            // caller's sink) ends up the same.
+            let fast = parse_with(
+                serde_json::de::SliceRead::new(&skeleton),
+                source,
+                push,
+                Some(objs),
+            );
+            if fast.is_ok() {
+                return Ok(());
+            }
+        }
+    }
+    parse_stream(serde_json::de::SliceRead::new(bytes), source, push)
+}
+
+/// Below this, a document is parsed on one thread.
+const PARALLEL_MIN: usize = 4 << 20;
+/// About how much of the items array one parallel piece holds.
+const PIECE_BYTES: usize = 2 << 20;
+
+/// Where the top-level `items` array of a pretty-printed document is, and
+/// where it may be cut between items: `pieces` are byte ranges each holding
+/// whole items (`{…}, {…}`), the text between them `,` and whitespace.
+///
+/// The cuts are guessed from the first item's indentation (kubectl prints
+/// `\n    },\n    {` between items) and proved by the parse: the first
+/// piece starts at the first item, and a piece that parses as a sequence
+/// of items to its very end ends where an item ends, so the next piece
+/// starts at an item too. A wrong guess fails the parse; the caller then
+/// parses serially.
+struct Split {
+    /// The `[` of `items`.
+    open: usize,
+    /// Its `]`.
+    close: usize,
+    pieces: Vec<(usize, usize)>,
+}
+
+fn split_items(b: &[u8], parallel_min: usize, piece_bytes: usize) -> Option<Split> {
+    use memchr::memmem;
+    if b.len() < parallel_min {
+        return None;
+    }
+    let is_ws = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r');
+    let skip_ws = |mut i: usize| {
+        while i < b.len() && is_ws(b[i]) {
+            i += 1;
+        }
+        i
+    };
+    let key = memmem::find(b, b"\"items\"")?;
+    // A top-level key: the text before it opens the document and holds only
+    // whole members, so it closes with `"items":null}`.
+    let mut head = b[..key].to_vec();
+    head.extend_from_slice(b"\"items\":null}");
+    serde_json::from_slice::<de::IgnoredAny>(&head).ok()?;
+    let colon = skip_ws(key + 7);
+    if b.get(colon) != Some(&b':') {
+        return None;
+    }
+    let open = skip_ws(colon + 1);
+    if b.get(open) != Some(&b'[') {
+        return None;
+    }
+    let first = skip_ws(open + 1);
+    if b.get(first) != Some(&b'{') {
+        return None;
+    }
+    let indent = &b[open + 1..first];
+    let nl = indent.iter().rposition(|&c| c == b'\n')?;
+    let indent = &indent[nl..];
+    // `<indent>},<indent>{` between items; `<indent>}` then `]` at the end
+    let mut between = Vec::with_capacity(2 * indent.len() + 3);
+    between.extend_from_slice(indent);
+    between.extend_from_slice(b"},");
+    between.extend_from_slice(indent);
+    between.push(b'{');
+    let mut end_of_item = indent.to_vec();
+    end_of_item.push(b'}');
+    let close = memmem::rfind_iter(b, &end_of_item).find_map(|at| {
+        let after = skip_ws(at + end_of_item.len());
+        (b.get(after) == Some(&b']')).then_some((at + end_of_item.len(), after))
+    });
+    let (last_end, close) = close?;
+    if last_end <= first {
+        return None;
+    }
+    let finder = memmem::Finder::new(&between);
+    let mut pieces = Vec::new();
+    let mut start = first;
+    loop {
+        let target = start + piece_bytes.max(1);
+        if target >= last_end {
+            break;
+        }
+        let Some(at) = finder.find(&b[target..last_end]) else {
+            break;
+        };
+        let cut = target + at + indent.len() + 1;
+        pieces.push((start, cut));
+        start = target + at + between.len() - 1;
+    }
+    pieces.push((start, last_end));
+    (pieces.len() > 1).then_some(Split {
+        open,
+        close,
+        pieces,
+    })
+}
+
+impl Split {
+    /// The items, or `None` when a piece is not a sequence of whole items.
+    fn parse(&self, b: &[u8]) -> Option<Vec<Vec<Object>>> {
+        use rayon::prelude::*;
+        let parsed: Vec<Option<Vec<Object>>> = self
+            .pieces
+            .par_iter()
+            .map_init(Vec::new, |buf: &mut Vec<u8>, &(start, end)| {
+                // `[[…]]`: the items at the depth they have in the document
+                // (`{"items": [`), so serde's nesting limit is the same.
+                buf.clear();
+                buf.extend_from_slice(b"[[");
+                buf.extend_from_slice(&b[start..end]);
+                buf.extend_from_slice(b"]]");
+                let [objs] = serde_json::from_slice::<[Vec<Object>; 1]>(buf).ok()?;
+                Some(objs)
+            })
+            .collect();
+        parsed.into_iter().collect()
+    }
 }
 
 /// Parses one kubectl JSON document in memory; `source` names it in errors.
@@ -545,7 +750,7 @@ fn load_bounded(paths: &[PathBuf], in_memory_max: usize) -> Result<Inventory, In
                 source: e,
             })?;
         if head_max > 0 && head.len() <= in_memory_max {
-            parse_stream(serde_json::de::SliceRead::new(&head), &source, &mut push)?;
+            parse_slice(&head, &source, &mut push)?;
         } else {
             let rest = std::io::BufReader::new(std::io::Cursor::new(head).chain(reader));
             parse_stream(serde_json::de::IoRead::new(rest), &source, &mut push)?;
@@ -566,9 +771,7 @@ pub fn load_documents<'a>(
     let mut merged = Merged::default();
     for (source, bytes) in documents {
         let src = merged.source(source);
-        parse_stream(serde_json::de::SliceRead::new(bytes), source, &mut |p| {
-            merged.add(p, src)
-        })?;
+        parse_slice(bytes, source, &mut |p| merged.add(p, src))?;
     }
     merged.finish()
 }
@@ -579,7 +782,9 @@ pub fn load_documents<'a>(
 #[derive(Default)]
 struct Merged {
     order: Vec<(Parsed, u32)>,
-    seen: HashMap<(Kind, String, String), usize>,
+    /// Fx, not SipHash: keys come from the operator's own inventory, and
+    /// hashing 30k keys with SipHash showed in the label profile.
+    seen: rustc_hash::FxHashMap<(Kind, String, String), usize>,
     /// The documents' names, by index.
     sources: Vec<String>,
 }
@@ -597,10 +802,10 @@ impl Merged {
             Parsed::Node(n) => (Kind::Node, String::new(), n.name.clone()),
             Parsed::Service(s) => (Kind::Service, s.namespace.clone(), s.name.clone()),
         };
-        match self.seen.get(&key) {
-            Some(&i) => self.order[i] = (obj, source),
-            None => {
-                self.seen.insert(key, self.order.len());
+        match self.seen.entry(key) {
+            Entry::Occupied(e) => self.order[*e.get()] = (obj, source),
+            Entry::Vacant(e) => {
+                e.insert(self.order.len());
                 self.order.push((obj, source));
             }
         }
@@ -889,5 +1094,167 @@ mod tests {
             Ok(_) => panic!("must fail"),
         };
         assert!(err.contains("line 2"), "{err}");
+    }
+
+    /// Both parses of `json`: the parallel one cut into pieces of about
+    /// `piece` bytes, and the serial one; each as its objects or its error.
+    fn both(json: &[u8], piece: usize) -> (String, String) {
+        let run = |fast: bool| {
+            let mut out = Vec::new();
+            let r = if fast {
+                parse_slice_sized(json, "inv.json", &mut |p| out.push(p), 0, piece)
+            } else {
+                parse_stream(serde_json::de::SliceRead::new(json), "inv.json", &mut |p| {
+                    out.push(p)
+                })
+            };
+            match r {
+                Ok(()) => format!("{out:?}"),
+                Err(e) => format!("error: {e}"),
+            }
+        };
+        (run(true), run(false))
+    }
+
+    /// A kubectl-shaped list (4-space indentation, as kubectl prints it).
+    fn list(n: usize, kind_last: bool) -> Vec<u8> {
+        let mut items = Vec::new();
+        for i in 0..n {
+            let item = match i % 3 {
+                0 => serde_json::json!({"kind": "Pod", "metadata": {"name": format!("p{i}"),
+                    "namespace": "ns", "labels": {"app": format!("a{}", i % 7)}},
+                    "spec": {"nodeName": "n1", "containers": [{"name": "c"}, {"name": "d"}]},
+                    "status": {"phase": "Running", "podIPs": [{"ip": format!("10.1.{}.{}", i / 250, i % 250)}]}}),
+                1 => {
+                    serde_json::json!({"kind": "Service", "metadata": {"name": format!("s{i}"), "namespace": "ns"},
+                    "spec": {"clusterIP": format!("172.20.{}.{}", i / 250, i % 250)}})
+                }
+                _ => serde_json::json!({"metadata": {"name": format!("n{i}")},
+                    "status": {"addresses": [{"type": "InternalIP", "address": format!("10.0.{}.{}", i / 250, i % 250)}]}}),
+            };
+            items.push(item);
+        }
+        let mut doc = serde_json::Map::new();
+        if !kind_last {
+            doc.insert("kind".into(), "NodeList".into());
+        }
+        doc.insert("items".into(), items.into());
+        if kind_last {
+            doc.insert("kind".into(), "NodeList".into());
+        }
+        doc.insert(
+            "metadata".into(),
+            serde_json::json!({"resourceVersion": ""}),
+        );
+        let mut out = Vec::new();
+        let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+        serde::Serialize::serialize(&serde_json::Value::Object(doc), &mut ser).unwrap();
+        out
+    }
+
+    #[test]
+    fn items_cut_at_the_items_boundaries() {
+        let json = list(40, false);
+        let split = split_items(&json, 0, 300).expect("a pretty-printed list is cut");
+        assert!(split.pieces.len() > 5, "{} pieces", split.pieces.len());
+        for &(start, end) in &split.pieces {
+            assert_eq!(json[start], b'{');
+            assert_eq!(json[end - 1], b'}');
+        }
+        assert_eq!(json[split.open], b'[');
+        assert_eq!(json[split.close], b']');
+        assert_eq!(
+            split
+                .parse(&json)
+                .expect("pieces parse")
+                .iter()
+                .map(Vec::len)
+                .sum::<usize>(),
+            40
+        );
+        // compact JSON and small documents are not cut
+        let compact =
+            serde_json::to_vec(&serde_json::from_slice::<serde_json::Value>(&json).unwrap())
+                .unwrap();
+        assert!(split_items(&compact, 0, 300).is_none());
+        assert!(split_items(&json, json.len() + 1, 300).is_none());
+    }
+
+    #[test]
+    fn parallel_parse_equals_serial() {
+        for kind_last in [false, true] {
+            let json = list(60, kind_last);
+            for piece in [1, 100, 1000, 1 << 20] {
+                let (fast, serial) = both(&json, piece);
+                assert!(!serial.starts_with("error"), "{serial}");
+                assert_eq!(fast, serial, "piece {piece}, kind_last {kind_last}");
+            }
+        }
+    }
+
+    #[test]
+    fn parallel_parse_errors_are_the_serial_ones() {
+        let json = String::from_utf8(list(30, true)).unwrap();
+        let cases = [
+            // a serde error in an item, a trailing comma, an item that is not
+            // an object, one of our errors (a Pod without a name)
+            json.replacen("\"p3\"", "p3", 1),
+            json.replacen("\n        }\n    ]", "\n        },\n    ]", 1),
+            json.replacen(
+                "{\n            \"kind\": \"Service\"",
+                "null, {\n            \"kind\": \"Service\"",
+                1,
+            ),
+            json.replacen("\"name\": \"p6\"", "\"nam\": \"p6\"", 1),
+            // a cut that looks like a boundary inside an item
+            json.replacen(
+                "\"containers\": [",
+                "\"x\": {\n        },\n        {\"containers\": [",
+                1,
+            ),
+            // `items` not at the top level
+            json.replacen(
+                "\"kind\": \"NodeList\"",
+                "\"kind\": \"NodeList\", \"more\": {\"items\": []}",
+                1,
+            ),
+        ];
+        for (i, case) in cases.iter().enumerate() {
+            assert_ne!(case, &json, "case {i} changed nothing");
+            let (fast, serial) = both(case.as_bytes(), 200);
+            assert_eq!(fast, serial, "case {i}");
+        }
+        // deep nesting in a field we skip: serde_json skips it without a
+        // depth limit, on both sides, so the wrapping of pieces cannot matter
+        for depth in [127, 128, 129, 1000] {
+            let deep = json.replacen(
+                "\"containers\": [",
+                &format!(
+                    "\"deep\": {}1{}, \"containers\": [",
+                    "[".repeat(depth),
+                    "]".repeat(depth)
+                ),
+                1,
+            );
+            let (fast, serial) = both(deep.as_bytes(), 200);
+            assert!(!serial.starts_with("error"), "depth {depth}: {serial}");
+            assert_eq!(fast, serial, "depth {depth}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Any one changed byte: the parallel parse gives what the serial one
+        /// gives (the same objects or the same error).
+        #[test]
+        fn parallel_parse_equals_serial_on_damaged_input(
+            at in 0usize..100_000, byte in proptest::prelude::any::<u8>(), piece in 1usize..2000,
+        ) {
+            let mut json = list(12, at % 2 == 0);
+            let at = at % json.len();
+            json[at] = byte;
+            let (fast, serial) = both(&json, piece);
+            proptest::prop_assert_eq!(fast, serial);
+        }
     }
 }
